@@ -1,0 +1,127 @@
+"""Regenerate the lock files that rendered services ship, one per Python choice.
+
+    uv run python scripts/relock.py            # re-resolve only what pyproject changes need
+    uv run python scripts/relock.py --upgrade  # move every pin to the newest allowed version
+    uv run python scripts/relock.py --check    # exit 1 if any lock is stale (CI)
+
+For each `python_version` choice in copier.yml the template is rendered with a placeholder
+project name, `uv lock` runs in the render, and the result is stored as
+`extensions/locks/py3XX.lock`. extensions/context.py renames the placeholder to the real
+project when a service is generated, so `uv sync --locked` in a new service installs
+exactly the versions the template's own slow tests ran.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT / "extensions"))
+
+from context import LOCK_NAME_PLACEHOLDER, lock_path  # noqa: E402
+
+
+def python_choices() -> list[str]:
+    questions = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
+    return [str(choice) for choice in questions["python_version"]["choices"]]
+
+
+def render(dst: Path, python_version: str) -> None:
+    from copier import run_copy
+
+    run_copy(
+        str(REPO_ROOT),
+        str(dst),
+        data={
+            "project_slug": LOCK_NAME_PLACEHOLDER.replace("-", "_"),
+            "python_version": python_version,
+        },
+        defaults=True,
+        unsafe=True,
+        quiet=True,
+        vcs_ref="HEAD",
+    )
+
+
+def interpreter_available(python_version: str) -> bool:
+    result = subprocess.run(
+        [uv_binary(), "python", "find", "--no-project", python_version],
+        capture_output=True,
+        check=False,
+        env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
+    )
+    return result.returncode == 0
+
+
+def relock(python_version: str, *, upgrade: bool, check: bool) -> bool:
+    """Lock one Python choice; with `check`, only report whether the stored lock is current."""
+    with tempfile.TemporaryDirectory() as tmp:
+        project = Path(tmp) / "service"
+        render(project, python_version)
+        lock = project / "uv.lock"  # absent on the first run: nothing recorded yet
+        command = [uv_binary(), "lock"]
+        if check:
+            command.append("--check")
+        if upgrade:
+            command.append("--upgrade")
+        env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
+        env.pop("VIRTUAL_ENV", None)
+        result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
+        print(f"python {python_version}: {' '.join(command[1:])}\n{result.stderr.strip()}")
+        if result.returncode != 0:
+            return False
+        if not check:
+            target = lock_path(python_version)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(lock, target)
+        return True
+
+
+def uv_binary() -> str:
+    try:
+        from uv import find_uv_bin
+
+        return find_uv_bin()
+    except ImportError:
+        found = shutil.which("uv")
+        if found is None:
+            sys.exit("uv is not installed")
+        return found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--upgrade", action="store_true", help="upgrade every pin")
+    parser.add_argument("--check", action="store_true", help="fail if a lock is stale")
+    args = parser.parse_args()
+    os.environ.setdefault("COPIER_SETTINGS_PATH", _empty_copier_settings())
+    results = []
+    for version in python_choices():
+        if not interpreter_available(version):
+            # uv resolves a project only with an interpreter its requires-python accepts.
+            # Without one there is no lock to record: services on this version are
+            # generated without uv.lock and create it with their first `uv lock`.
+            print(f"python {version}: no interpreter here, no lock recorded")
+            if not args.check:
+                lock_path(version).unlink(missing_ok=True)
+            continue
+        results.append(relock(version, upgrade=args.upgrade, check=args.check))
+    return 0 if all(results) else 1
+
+
+def _empty_copier_settings() -> str:
+    path = Path(tempfile.mkdtemp()) / "copier-settings.yml"
+    path.write_text("{}\n")
+    return str(path)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

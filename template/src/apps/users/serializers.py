@@ -1,0 +1,10 @@
+from rest_framework import serializers
+
+from apps.users.models import User
+
+
+class UserSerializer(serializers.ModelSerializer[User]):
+    class Meta:
+        model = User
+        fields = ["id", "email", "full_name", "date_joined"]
+        read_only_fields = fields
