@@ -1,7 +1,7 @@
-from rest_framework.exceptions import NotAuthenticated
 from rest_framework.generics import RetrieveAPIView
 from rest_framework.permissions import IsAuthenticated
 
+from apps.users.access import authenticated_user
 from apps.users.models import User
 from apps.users.serializers import UserSerializer
 
@@ -13,7 +13,4 @@ class MeView(RetrieveAPIView[User]):
     permission_classes = [IsAuthenticated]
 
     def get_object(self) -> User:
-        user = self.request.user
-        if not isinstance(user, User):  # IsAuthenticated has already refused anonymous users
-            raise NotAuthenticated
-        return user
+        return authenticated_user(self.request)

@@ -1,0 +1,31 @@
+from typing import TYPE_CHECKING
+
+from django.contrib.auth.models import AnonymousUser
+from django.db import models
+
+from apps.catalog.choices import ProductStatus
+from apps.users.models import User
+
+if TYPE_CHECKING:
+    from apps.catalog.models import Product  # noqa: F401  (the string base class below)
+
+
+class ProductQuerySet(models.QuerySet["Product"]):
+    def published(self) -> "ProductQuerySet":
+        return self.filter(status=ProductStatus.PUBLISHED)
+
+    def owned_by(self, user: User) -> "ProductQuerySet":
+        return self.filter(owner=user)
+
+    def visible_to(self, user: User | AnonymousUser) -> "ProductQuerySet":
+        """Published products, plus the user's own drafts and archived ones."""
+        if not user.is_authenticated:
+            return self.published()
+        return self.filter(models.Q(status=ProductStatus.PUBLISHED) | models.Q(owner=user))
+
+    def with_review_stats(self) -> "ProductQuerySet":
+        """Review count and average rating, computed by the database in the same query."""
+        return self.annotate(
+            review_count=models.Count("reviews", distinct=True),
+            average_rating=models.Avg("reviews__rating"),
+        )

@@ -1,0 +1,131 @@
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+from rest_framework.throttling import UserRateThrottle
+
+from apps.catalog import selectors, services
+from apps.catalog.filters import ProductFilter
+from apps.catalog.models import Category, Product
+from apps.catalog.serializers import (
+    CategorySerializer,
+    ProductDetailSerializer,
+    ProductListSerializer,
+    ProductWriteSerializer,
+    ReviewSerializer,
+    ReviewWriteSerializer,
+)
+from apps.core.pagination import DefaultPagination
+from apps.users.access import authenticated_user
+
+
+class CategoryViewSet(viewsets.ReadOnlyModelViewSet[Category]):
+    serializer_class = CategorySerializer
+    permission_classes = [IsAuthenticated]
+    pagination_class = DefaultPagination
+    ordering_fields = ["name"]
+
+    def get_queryset(self) -> QuerySet[Category]:
+        return selectors.category_list()
+
+
+class ProductViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet[Product],
+):
+    """Products: everyone signed in reads published ones; owners manage their own.
+
+    Reads use the selectors' querysets (eager loading set there); writes call services.
+    Changing or deleting someone else's product answers 404, not 403: whether a draft
+    exists is itself private.
+    """
+
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [UserRateThrottle]
+    pagination_class = DefaultPagination
+    filterset_class = ProductFilter
+    # Unknown `ordering` fields are ignored by DRF's OrderingFilter (default order applies).
+    ordering_fields = ["name", "price", "published_at", "created_at"]
+    ordering = ["-created_at", "-id"]
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[Product]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
+            return Product.objects.none()
+        if self.action == "list":
+            return selectors.product_list(user=self.request.user)
+        if self.action in {"retrieve", "review"}:
+            return selectors.product_detail_list(user=self.request.user)
+        return selectors.product_owned_list(user=authenticated_user(self.request))
+
+    def get_serializer_class(self) -> type[BaseSerializer[Any]]:
+        match self.action:
+            case "list":
+                return ProductListSerializer
+            case "create" | "update" | "partial_update":
+                return ProductWriteSerializer
+            case "review":
+                return ReviewWriteSerializer
+            case _:
+                return ProductDetailSerializer
+
+    def _detail(self, product: Product, status_code: int = status.HTTP_200_OK) -> Response:
+        fresh = selectors.product_detail_list(user=authenticated_user(self.request)).get(
+            pk=product.pk
+        )
+        return Response(ProductDetailSerializer(fresh).data, status=status_code)
+
+    @extend_schema(responses={201: ProductDetailSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = ProductWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        product = services.create_product(
+            owner=authenticated_user(self.request), **serializer.validated_data
+        )
+        return self._detail(product, status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: ProductDetailSerializer})
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        product = self.get_object()
+        partial = kwargs.pop("partial", False)
+        serializer = ProductWriteSerializer(product, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        services.update_product(product=product, **serializer.validated_data)
+        return self._detail(product)
+
+    @extend_schema(responses={200: ProductDetailSerializer})
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.update(request, *args, partial=True, **kwargs)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        services.delete_product(product=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses={200: ProductDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def publish(self, request: Request, pk: str) -> Response:
+        product = services.publish_product(
+            product_id=self.get_object().pk, actor=authenticated_user(self.request)
+        )
+        return self._detail(product)
+
+    @extend_schema(request=ReviewWriteSerializer, responses={201: ReviewSerializer})
+    @action(detail=True, methods=["post"])
+    def review(self, request: Request, pk: str) -> Response:
+        product = self.get_object()
+        serializer = ReviewWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        review = services.add_review(
+            product=product, author=authenticated_user(self.request), **serializer.validated_data
+        )
+        return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED)
