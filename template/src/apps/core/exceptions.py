@@ -11,13 +11,14 @@ from enum import StrEnum
 from http import HTTPStatus
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
+from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -63,7 +64,11 @@ def _api_exception(exc: Exception) -> exceptions.APIException | None:
         case PermissionDenied():
             return exceptions.PermissionDenied()
         case DjangoValidationError():
-            return exceptions.ValidationError(detail=as_serializer_error(exc))
+            detail = as_serializer_error(exc)
+            # Model-wide errors (`__all__`, e.g. a unique constraint) use DRF's key.
+            if NON_FIELD_ERRORS in detail:
+                detail[api_settings.NON_FIELD_ERRORS_KEY] = detail.pop(NON_FIELD_ERRORS)
+            return exceptions.ValidationError(detail=detail)
         case _:
             return None
 

@@ -160,6 +160,21 @@ def test_create_with_invalid_data_is_a_400_problem(api: APIClient) -> None:
     ]
 
 
+def test_a_duplicate_name_is_a_400_with_the_constraint_code(api: APIClient, user: User) -> None:
+    existing = ProductFactory.create(owner=user, name="Blue Mug", slug="blue-mug")
+
+    response = api.post(
+        PRODUCTS_URL, {"name": "Blue Mug", "category": existing.category.pk, "price": "1.00"}
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "non_field_errors": [
+            {"message": "You already have a product with this name.", "code": "duplicate_name"}
+        ]
+    }
+
+
 def test_a_constraint_race_becomes_a_409_not_a_500(
     api: APIClient, user: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
