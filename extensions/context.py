@@ -5,7 +5,8 @@ Templates read these instead of repeating Jinja expressions:
 - ``distribution_name``: the normalized package name (``my_service`` -> ``my-service``),
   as uv writes it in ``uv.lock``.
 - ``uv_lock``: the lock file the template's own tests ran with, for the chosen Python
-  version (see ``scripts/relock.py``), with the project's name filled in.
+  version and dependency profile (see ``scripts/relock.py``), with the project's name
+  filled in.
 - ``dev_secret_key``: a fresh random key. Only ``.env`` (skipped on update) may use it, so
   no tracked file ever holds a secret and updates never conflict on one.
 """
@@ -13,6 +14,7 @@ Templates read these instead of repeating Jinja expressions:
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,31 +25,54 @@ LOCKS_DIR = Path(__file__).parent / "locks"
 LOCK_NAME_PLACEHOLDER = "template-service-placeholder"
 
 
+# The answers the computed values depend on.
+PROFILE_QUESTIONS = frozenset(
+    {"project_slug", "python_version", "api_auth", "task_backend", "use_cors", "use_sentry"}
+)
+
+
 def distribution_name(slug: str) -> str:
     return slug.replace("_", "-")
 
 
-def lock_path(python_version: str) -> Path:
-    return LOCKS_DIR / f"py{python_version.replace('.', '')}.lock"
+def dependency_profile(answers: Mapping[str, Any]) -> str:
+    """The answers that change the dependency set, as a name: one lock per profile.
+
+    Only questions that add or remove packages belong here; the rest never change the
+    resolution, so services that differ only in them share a lock.
+    """
+    parts = [
+        "jwt" if answers["api_auth"] in {"jwt", "both"} else "session",
+        "celery" if answers["task_backend"] == "celery" else "tasksdb",
+    ]
+    if answers["use_cors"]:
+        parts.append("cors")
+    if answers["use_sentry"]:
+        parts.append("sentry")
+    return "-".join(parts)
+
+
+def lock_path(python_version: str, profile: str) -> Path:
+    return LOCKS_DIR / f"py{python_version.replace('.', '')}-{profile}.lock"
 
 
 @cache
-def _lock_text(python_version: str) -> str:
-    path = lock_path(python_version)
+def _lock_text(python_version: str, profile: str) -> str:
+    path = lock_path(python_version, profile)
     return path.read_text() if path.exists() else ""
 
 
-def uv_lock(python_version: str, slug: str) -> str:
-    """The recorded lock with the placeholder project renamed to this project."""
-    text = _lock_text(python_version)
-    return text.replace(f'"{LOCK_NAME_PLACEHOLDER}"', f'"{distribution_name(slug)}"')
+def uv_lock(answers: Mapping[str, Any]) -> str:
+    """The recorded lock for these answers, with the placeholder renamed to this project."""
+    text = _lock_text(answers["python_version"], dependency_profile(answers))
+    name = distribution_name(answers["project_slug"])
+    return text.replace(f'"{LOCK_NAME_PLACEHOLDER}"', f'"{name}"')
 
 
 class ServiceContext(ContextHook):
     def hook(self, context: dict[str, Any]) -> None:
-        if "python_version" not in context:  # still asking questions: nothing to compute yet
+        if not PROFILE_QUESTIONS <= context.keys():  # still asking questions
             return
-        slug = context["project_slug"]
-        context["distribution_name"] = distribution_name(slug)
-        context["uv_lock"] = uv_lock(context["python_version"], slug)
+        context["distribution_name"] = distribution_name(context["project_slug"])
+        context["uv_lock"] = uv_lock(context)
         context["dev_secret_key"] = secrets.token_urlsafe(50)

@@ -4,9 +4,10 @@
     uv run python scripts/relock.py --upgrade  # move every pin to the newest allowed version
     uv run python scripts/relock.py --check    # exit 1 if any lock is stale (CI)
 
-For each `python_version` choice in copier.yml the template is rendered with a placeholder
-project name, `uv lock` runs in the render, and the result is stored as
-`extensions/locks/py3XX.lock`. extensions/context.py renames the placeholder to the real
+For each `python_version` choice in copier.yml and each dependency profile (the answers
+that add packages: see `dependency_profile` in extensions/context.py) the template is
+rendered with a placeholder project name, `uv lock` runs in the render, and the result is
+stored as `extensions/locks/py3XX-<profile>.lock`. extensions/context.py renames the placeholder to the real
 project when a service is generated, so `uv sync --locked` in a new service installs
 exactly the versions the template's own slow tests ran.
 """
@@ -26,7 +27,16 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT / "extensions"))
 
-from context import LOCK_NAME_PLACEHOLDER, lock_path  # noqa: E402
+from context import LOCK_NAME_PLACEHOLDER, dependency_profile, lock_path  # noqa: E402
+
+# One answer set per dependency profile; `both` locks like `jwt`.
+PROFILE_ANSWERS = [
+    {"api_auth": auth, "task_backend": tasks, "use_cors": cors, "use_sentry": sentry}
+    for auth in ("session", "jwt")
+    for tasks in ("django_tasks", "celery")
+    for cors in (False, True)
+    for sentry in (False, True)
+]
 
 
 def python_choices() -> list[str]:
@@ -34,16 +44,13 @@ def python_choices() -> list[str]:
     return [str(choice) for choice in questions["python_version"]["choices"]]
 
 
-def render(dst: Path, python_version: str) -> None:
+def render(dst: Path, answers: dict[str, object]) -> None:
     from copier import run_copy
 
     run_copy(
         str(REPO_ROOT),
         str(dst),
-        data={
-            "project_slug": LOCK_NAME_PLACEHOLDER.replace("-", "_"),
-            "python_version": python_version,
-        },
+        data={"project_slug": LOCK_NAME_PLACEHOLDER.replace("-", "_"), **answers},
         defaults=True,
         unsafe=True,
         quiet=True,
@@ -61,11 +68,13 @@ def interpreter_available(python_version: str) -> bool:
     return result.returncode == 0
 
 
-def relock(python_version: str, *, upgrade: bool, check: bool) -> bool:
-    """Lock one Python choice; with `check`, only report whether the stored lock is current."""
+def relock(answers: dict[str, object], *, upgrade: bool, check: bool) -> bool:
+    """Lock one Python choice and profile; with `check`, only report whether it is current."""
+    python_version = str(answers["python_version"])
+    profile = dependency_profile(answers)
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp) / "service"
-        render(project, python_version)
+        render(project, answers)
         lock = project / "uv.lock"  # absent on the first run: nothing recorded yet
         command = [uv_binary(), "lock"]
         if check:
@@ -75,11 +84,12 @@ def relock(python_version: str, *, upgrade: bool, check: bool) -> bool:
         env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
         env.pop("VIRTUAL_ENV", None)
         result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
-        print(f"python {python_version}: {' '.join(command[1:])}\n{result.stderr.strip()}")
+        summary = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
+        print(f"python {python_version} {profile}: {' '.join(command[1:])}: {summary}")
         if result.returncode != 0:
             return False
         if not check:
-            target = lock_path(python_version)
+            target = lock_path(python_version, profile)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(lock, target)
         return True
@@ -110,10 +120,10 @@ def main() -> int:
             # Without one there is no lock to record: services on this version are
             # generated without uv.lock and create it with their first `uv lock`.
             print(f"python {version}: no interpreter here, no lock recorded")
-            if not args.check:
-                lock_path(version).unlink(missing_ok=True)
             continue
-        results.append(relock(version, upgrade=args.upgrade, check=args.check))
+        for answers in PROFILE_ANSWERS:
+            full = {"python_version": version, **answers}
+            results.append(relock(full, upgrade=args.upgrade, check=args.check))
     return 0 if all(results) else 1
 
 
