@@ -2,6 +2,7 @@
 
 Templates read these instead of repeating Jinja expressions:
 
+- ``use_jwt`` / ``use_session``: which API authentication the service ships.
 - ``distribution_name``: the normalized package name (``my_service`` -> ``my-service``),
   as uv writes it in ``uv.lock``.
 - ``uv_lock``: the lock file the template's own tests ran with, for the chosen Python
@@ -73,6 +74,10 @@ class ServiceContext(ContextHook):
     def hook(self, context: dict[str, Any]) -> None:
         if not PROFILE_QUESTIONS <= context.keys():  # still asking questions
             return
+        context["use_jwt"] = context["api_auth"] in {"jwt", "both"}
+        context["use_session"] = context["api_auth"] in {"session", "both"}
+        # How a service queues a task: django.tasks' `enqueue` or Celery's `delay`.
+        context["task_send"] = "delay" if context["task_backend"] == "celery" else "enqueue"
         context["distribution_name"] = distribution_name(context["project_slug"])
         context["uv_lock"] = uv_lock(context)
         context["dev_secret_key"] = secrets.token_urlsafe(50)
