@@ -109,7 +109,17 @@ def main() -> int:
             f"{platform.python_version()}; {uv_version}; service Python {args.python}"
         )
 
-        # 1 and 2: the bare import against the whole CLI render, alternating, same run.
+        if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+            print(
+                "note: PYTHONDONTWRITEBYTECODE is set: modules without a cached .pyc are "
+                "compiled on every import, in every step below"
+            )
+
+        # 1 and 2: the bare import against the whole CLI render, alternating, same run,
+        # after one untimed round (first-run costs: .pyc writing, git's caches).
+        timed([sys.executable, "-c", "import copier"], env)
+        timed(copier_copy_argv(work / "copy-warm-up", args.python), env)
+        shutil.rmtree(work / "copy-warm-up")
         imports, copies = [], []
         for run in range(args.runs):
             imports.append(timed([sys.executable, "-c", "import copier"], env))
