@@ -76,9 +76,9 @@ class Product(TimeStampedModel):
             ),
         ]
         indexes = [
-            # ProductQuerySet.visible_to(): published products, newest first.
+            # The product list: published products in the default order, newest first.
             models.Index(
-                fields=["-published_at"],
+                fields=["-created_at", "-id"],
                 condition=models.Q(status=ProductStatus.PUBLISHED),
                 name="catalog_product_published_idx",
             ),
