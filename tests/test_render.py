@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import re
 import tomllib
 from collections.abc import Callable, Iterator
@@ -22,6 +24,20 @@ from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
+
+
+def _load_validators() -> Any:
+    # extensions/ is not a package: Copier loads its files by path, and so does this test.
+    path = REPO_ROOT / "extensions" / "validators.py"
+    spec = importlib.util.spec_from_file_location("template_validators", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+validators = _load_validators()
 
 COPIER_YML: dict[str, Any] = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
 QUESTIONS: dict[str, dict[str, Any]] = {
@@ -228,6 +244,35 @@ def test_no_template_syntax_is_left(
             if any(mark in line for mark in JINJA_MARKERS):
                 leftovers.append(f"{relative}:{number}: {line.strip()}")
     assert leftovers == []
+
+
+def imported_top_level_modules(project: Path) -> set[str]:
+    """The first part of every absolute import in the project's Python files."""
+    names = set()
+    for path in project.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.partition(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.partition(".")[0])
+    return names
+
+
+def test_every_module_the_project_imports_is_refused_as_a_slug(
+    render_once: Callable[..., Path],
+) -> None:
+    """The slug rule's list of shadowing names keeps up with what the template imports."""
+    every_package = {
+        "api_auth": "both",
+        "task_backend": "celery",
+        "use_cors": True,
+        "use_sentry": True,
+        "example_app": True,
+    }
+    imported = imported_top_level_modules(render_once()) | imported_top_level_modules(
+        render_once(**every_package)
+    )
+    assert sorted(imported - validators.SHADOWED_NAMES) == []
 
 
 # --- the answers file -----------------------------------------------------------------------
