@@ -300,8 +300,16 @@ def test_answers_file_records_the_answers_and_their_source(tmp_path: Path) -> No
     assert isinstance(answers["_commit"], str)
     assert len(answers["_commit"]) >= 7
 
+    # Copier records every asked question; secret and computed (`when: false`) ones are not.
+    recorded_questions = {
+        name: spec
+        for name, spec in QUESTIONS.items()
+        if not spec.get("secret") and spec.get("when", True) not in (False, "false")
+    }
     expected = {
-        name: spec["default"] for name, spec in QUESTIONS.items() if name not in CUSTOM_ANSWERS
+        name: spec["default"]
+        for name, spec in recorded_questions.items()
+        if name not in CUSTOM_ANSWERS
     }
     expected |= CUSTOM_ANSWERS
     recorded = {name: value for name, value in answers.items() if not name.startswith("_")}
