@@ -1,0 +1,649 @@
+"""`copier update` from every earlier release to the working tree, as a team would run it.
+
+Releases come from this repository's own history (tests/versions.py): a temporary clone with
+the working tree committed as the newest version and every release in CHANGELOG.md tagged.
+For each earlier release a service is generated with the default answers and committed, then:
+
+- untouched, it updates with no conflict marker, no `.rej` file, no unmerged path, with the
+  `_migrations` applied (a 0.1.x service gets no catalog app and keeps session-only auth),
+  and (slow) every gate of STANDARDS.md green afterwards;
+- with scripted user edits (an app from `startapp`, a dependency from `uv add`, the app in
+  INSTALLED_APPS, a README line, a custom setting) every edit survives, conflicts appear only
+  in files both sides changed (listed in the output), and (slow) after resolving them the
+  way docs/upgrading.md says, every gate is green.
+
+Also: an update to the version a service already has changes nothing; the answers file has
+Copier's default name; no generated secret reaches a file git would track; the scheduled
+update workflow is a valid GitHub workflow. Updates run in-process with `conflict="inline"`
+and check for markers themselves: `copier update` exits 0 even with conflicts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import REPO_ROOT, git, render
+from gates import SYNC_GATE, base_env, find_uv, project_gates, run_gate
+from packaging.version import Version
+from postgres import Cluster, pg_cluster
+from versions import (
+    ChangelogError,
+    Release,
+    TemplateHistory,
+    build_history,
+    changelog_sections,
+    parse_changelog,
+)
+
+__all__ = ["pg_cluster"]  # the fixture, imported to be used here
+
+ANSWERS_FILE = ".copier-answers.yml"  # Copier's default name
+CONFLICT_START = re.compile(rb"^<<<<<<< ", re.MULTILINE)
+CONFLICT_END = re.compile(rb"^>>>>>>> ", re.MULTILINE)
+WORKFLOW = ".github/workflows/template-update.yml"
+# The release whose migration records answers that keep a 0.1.x service as it was.
+ANSWERS_MIGRATION = Version("0.2.0")
+
+
+def _earlier_tags() -> list[str]:
+    try:
+        return [section.tag for section in reversed(changelog_sections(REPO_ROOT)[1:])]
+    except (ChangelogError, OSError):
+        return []  # test_changelog_is_well_formed reports why
+
+
+EARLIER = _earlier_tags()
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def copy_at(history: TemplateHistory, tag: str, dst: Path, **answers: Any) -> Path:
+    """Generate a service from release ``tag`` with default answers and commit it."""
+    from copier import run_copy
+
+    run_copy(
+        str(history.repo), str(dst), data=answers, defaults=True, unsafe=True, quiet=True,
+        vcs_ref=tag,
+    )  # fmt: skip
+    git("init", "--quiet", cwd=dst)
+    git("add", "--all", cwd=dst)
+    git("commit", "--quiet", "--no-verify", "-m", f"Generate from the template {tag}", cwd=dst)
+    return dst
+
+
+def update(project: Path, vcs_ref: str | None = None, *, quiet: bool = True) -> str:
+    """`copier update --trust --defaults --conflict inline`; returns what Copier printed."""
+    from copier import run_update
+
+    printed = io.StringIO()
+    with contextlib.redirect_stderr(printed):
+        run_update(
+            str(project), defaults=True, unsafe=True, overwrite=True, quiet=quiet,
+            conflict="inline", vcs_ref=vcs_ref,
+        )  # fmt: skip
+    return printed.getvalue()
+
+
+def check_update(project: Path) -> dict[str, Any]:
+    """`copier check-update --output-format json`, the scheduled workflow's first step."""
+    result = subprocess.run(
+        [sys.executable, "-m", "copier", "check-update", "--output-format", "json", str(project)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(result.stdout)
+
+
+def trackable_files(project: Path) -> list[str]:
+    """Every file `git add --all` would commit: tracked, or untracked and not ignored."""
+    listed = git("ls-files", "--cached", "--others", "--exclude-standard", "-z", cwd=project)
+    return sorted({name for name in listed.split("\0") if name and (project / name).is_file()})
+
+
+def files_with_markers(project: Path) -> list[str]:
+    return [
+        name
+        for name in trackable_files(project)
+        if CONFLICT_START.search(data := (project / name).read_bytes()) or CONFLICT_END.search(data)
+    ]
+
+
+def rejects(project: Path) -> list[str]:
+    return sorted(
+        str(path.relative_to(project))
+        for path in project.rglob("*.rej")
+        if ".git" not in path.relative_to(project).parts
+    )
+
+
+def unmerged(project: Path) -> list[str]:
+    return sorted(set(git("diff", "--name-only", "--diff-filter=U", cwd=project).split()))
+
+
+def answers(project: Path) -> dict[str, Any]:
+    return yaml.safe_load((project / ANSWERS_FILE).read_text())
+
+
+def dotenv_value(project: Path, name: str) -> str:
+    for line in (project / ".env").read_text().splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.strip() == name:
+            return value.strip().strip("'\"")
+    raise AssertionError(f"{name} is not in the generated .env")
+
+
+def uv(project: Path, *args: str) -> str:
+    """Run uv in a generated project the way a developer would; fail with its output."""
+    result = subprocess.run(
+        [str(find_uv()), *args], cwd=project, env=base_env(), capture_output=True, text=True,
+        check=False, timeout=900,
+    )  # fmt: skip
+    if result.returncode:
+        pytest.fail(
+            f"uv {' '.join(args)} failed in {project}:\n{result.stdout}\n{result.stderr}",
+            pytrace=False,
+        )
+    return result.stdout + result.stderr
+
+
+def run_every_gate(project: Path, cluster: Cluster, database: str, tmp: Path) -> None:
+    """`uv sync --locked`, then every gate of STANDARDS.md (tests/gates.py); fail with all
+    the failing gates' output."""
+    env = base_env()
+    synced = run_gate(SYNC_GATE, project, env)
+    if not synced.ok:
+        pytest.fail(synced.report(), pytrace=False)
+    database_url = cluster.create_database(database)
+    results = [
+        run_gate(gate, project, env)
+        for gate in project_gates(project, database_url, tmp / "schema.yaml")
+    ]
+    failures = [result.report() for result in results if not result.ok]
+    if failures:
+        pytest.fail(
+            f"{len(failures)} of {len(results) + 1} gates failed in {project}:\n\n"
+            + "\n".join(failures),
+            pytrace=False,
+        )
+
+
+def database_name(tag: str, kind: str) -> str:
+    return f"update_{re.sub(r'[^a-z0-9]', '_', tag.lower())}_{kind}"
+
+
+# --- fixtures -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def history(tmp_path_factory: pytest.TempPathFactory) -> TemplateHistory:
+    return build_history(REPO_ROOT, tmp_path_factory.mktemp("history") / "template")
+
+
+@pytest.fixture(scope="module", params=EARLIER)
+def untouched(
+    request: pytest.FixtureRequest,
+    history: TemplateHistory,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Release, Path, dict[str, Any], str]:
+    """A service generated at an earlier release, committed, then updated to the newest.
+
+    Yields the release, the project, its answers before the update, and Copier's output.
+    Tests only read it; the slow gate test works on a copy.
+    """
+    release = history.release(request.param)
+    project = copy_at(history, release.tag, tmp_path_factory.mktemp("untouched") / "service")
+    before = answers(project)
+    output = update(project, quiet=False)  # no vcs_ref: the newest tag, as for users
+    return release, project, before, output
+
+
+# --- the changelog and the release history -------------------------------------------------
+
+
+def test_changelog_is_well_formed() -> None:
+    sections = changelog_sections(REPO_ROOT)
+    for section in sections:
+        assert "**Action needed:**" in section.body, (
+            f"CHANGELOG.md section {section.version} has no '**Action needed:**' line"
+        )
+    assert len(sections) >= 2, "the update tests need at least one release before the newest"
+
+
+def test_changelog_format_errors_are_reported() -> None:
+    with pytest.raises(ChangelogError, match="not a release heading"):
+        parse_changelog("# Changelog\n\n## 0.2.0\n")
+    with pytest.raises(ChangelogError, match="newest first"):
+        parse_changelog("## [0.1.0] - 2026-01-01\n\n## [0.2.0] - 2026-02-01\n")
+    with pytest.raises(ChangelogError, match="only the top section"):
+        parse_changelog("## [0.2.0] - 2026-02-01\n\n## [0.1.0] - Unreleased\n")
+    sections = parse_changelog(
+        "# Changelog\n\n## [0.2.0] - Unreleased\n\nNew.\n\n### Added\n\n"
+        "## [0.1.0] - 2026-01-01 (commit abc1234)\n\nFirst.\n"
+    )
+    assert [(s.tag, s.unreleased, s.named_commit) for s in sections] == [
+        ("v0.2.0", True, None),
+        ("v0.1.0", False, "abc1234"),
+    ]
+    assert sections[0].body == "New.\n\n### Added"
+
+
+def test_history_tags_every_release_in_order(history: TemplateHistory) -> None:
+    sections = changelog_sections(REPO_ROOT)
+    assert [release.tag for release in history.releases] == [
+        section.tag for section in reversed(sections)
+    ]
+    described = git("describe", "--tags", "--exact-match", history.newest.commit, cwd=history.repo)
+    assert described.strip() == history.newest.tag
+    assert git("status", "--porcelain", cwd=history.repo) == "", "the template clone is dirty"
+    # The first release is the first commit where the template renders a service.
+    first = history.releases[0]
+    assert git("cat-file", "-t", f"{first.commit}:template/manage.py", cwd=history.repo).strip()
+
+
+def test_release_tags_in_this_repository_match_the_changelog(history: TemplateHistory) -> None:
+    """Tags a maintainer pushed must point where CHANGELOG.md says (docs/releasing.md);
+    an Unreleased version (the working tree) has no tag yet."""
+    for release in history.releases:
+        tagged = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", f"{release.tag}^{{commit}}"],
+            cwd=REPO_ROOT, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if tagged.returncode == 0:
+            assert tagged.stdout.strip() == release.commit, (
+                f"tag {release.tag} points at {tagged.stdout.strip()[:12]}, "
+                f"CHANGELOG.md at {release.commit[:12]}"
+            )
+
+
+# --- untouched services ----------------------------------------------------------------------
+
+
+def test_untouched_service_updates_without_conflicts(
+    untouched: tuple[Release, Path, dict[str, Any], str], history: TemplateHistory
+) -> None:
+    release, project, _, _ = untouched
+    assert files_with_markers(project) == [], f"conflict markers after updating {release.tag}"
+    assert rejects(project) == [], f".rej files after updating {release.tag}"
+    assert unmerged(project) == [], f"unmerged paths after updating {release.tag}"
+    recorded = answers(project)
+    assert recorded["_commit"] == history.newest.tag
+    assert recorded["_src_path"] == str(history.repo)
+
+
+def test_update_prints_how_to_find_and_resolve_conflicts(
+    untouched: tuple[Release, Path, dict[str, Any], str],
+) -> None:
+    output = untouched[3]
+    for needle in ("git diff --name-only --diff-filter=U", "<<<<<<< before updating",
+                   "git checkout --theirs uv.lock && uv lock", "docs/upgrading.md"):  # fmt: skip
+        assert needle in output, f"_message_after_update does not mention {needle!r}"
+
+
+def test_migration_keeps_an_old_service_as_it_was(
+    untouched: tuple[Release, Path, dict[str, Any], str],
+) -> None:
+    """0.2.0 added `example_app` (default yes) and `api_auth` (default both): a 0.1.x service
+    must not gain the catalog app or JWT on update."""
+    release, project, before, _ = untouched
+    if release.version >= ANSWERS_MIGRATION:
+        assert answers(project)["example_app"] == before["example_app"]
+        assert answers(project)["api_auth"] == before["api_auth"]
+        return
+    assert "example_app" not in before
+    assert "api_auth" not in before
+    recorded = answers(project)
+    assert recorded["example_app"] is False
+    assert recorded["api_auth"] == "session"
+    assert not (project / "src/apps/catalog").exists(), "the update added the catalog app"
+    base = (project / "src/config/settings/base.py").read_text()
+    assert '"apps.catalog"' not in base
+    jwt = [
+        name
+        for name in trackable_files(project)
+        if re.search(rb"simplejwt|JWTAuthentication", (project / name).read_bytes())
+    ]
+    assert jwt == [], f"JWT appeared in {jwt}"
+    assert "SessionAuthentication" in base
+
+
+def test_update_keeps_the_answers(untouched: tuple[Release, Path, dict[str, Any], str]) -> None:
+    _, project, before, _ = untouched
+    after = answers(project)
+    kept = {key: value for key, value in before.items() if not key.startswith("_")}
+    assert {key: after[key] for key in kept} == kept
+
+
+def test_update_leaves_env_and_its_secret_alone(
+    untouched: tuple[Release, Path, dict[str, Any], str],
+) -> None:
+    _, project, _, _ = untouched
+    secret = dotenv_value(project, "DJANGO_SECRET_KEY")
+    assert len(secret) >= 50
+    assert ".env" not in trackable_files(project)
+    leaks = [
+        name
+        for name in trackable_files(project)
+        if secret.encode() in (project / name).read_bytes()
+    ]
+    assert leaks == [], f"the generated secret is in tracked files: {leaks}"
+
+
+@pytest.mark.slow
+def test_every_gate_is_green_after_update(
+    untouched: tuple[Release, Path, dict[str, Any], str], tmp_path: Path, pg_cluster: Cluster
+) -> None:
+    release, updated, _, _ = untouched
+    project = tmp_path / "service"
+    shutil.copytree(updated, project, symlinks=True)
+    run_every_gate(project, pg_cluster, database_name(release.tag, "untouched"), tmp_path)
+
+
+# --- same version, answers file, secrets -----------------------------------------------------
+
+
+@pytest.mark.parametrize("which", ["earliest", "newest"])
+def test_update_to_the_same_version_changes_nothing(
+    which: str, history: TemplateHistory, tmp_path: Path
+) -> None:
+    release = history.releases[0] if which == "earliest" else history.newest
+    project = copy_at(history, release.tag, tmp_path / "service")
+    assert check_update(project) == {
+        "update_available": release != history.newest,
+        "current_version": str(release.version),
+        "latest_version": str(history.newest.version),
+    }, "copier check-update (what the scheduled workflow asks) misreports the versions"
+    update(project, vcs_ref=release.tag)
+    assert git("status", "--porcelain", "--untracked-files=all", cwd=project) == ""
+
+
+@pytest.mark.parametrize("which", ["earliest", "newest"])
+def test_answers_file_has_the_default_name(
+    which: str, history: TemplateHistory, tmp_path: Path
+) -> None:
+    release = history.releases[0] if which == "earliest" else history.newest
+    project = copy_at(history, release.tag, tmp_path / "service")
+    answer_files = [
+        name for name in trackable_files(project) if Path(name).name.startswith(".copier-answers")
+    ]
+    assert answer_files == [ANSWERS_FILE]
+    recorded = answers(project)
+    assert recorded["_commit"] == release.tag
+    assert recorded["_src_path"] == str(history.repo), "the template path must be absolute"
+    config = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
+    assert config.get("_answers_file", ANSWERS_FILE) == ANSWERS_FILE
+
+
+def test_no_generated_value_reaches_a_tracked_file(
+    history: TemplateHistory, tmp_path: Path
+) -> None:
+    """The secret sits only in the git-ignored `.env`; two renders with the same answers
+    produce byte-identical tracked files, so nothing random (no other secret) is in them."""
+    tag = history.newest.tag
+    first = copy_at(history, tag, tmp_path / "a" / "service")
+    second = copy_at(history, tag, tmp_path / "b" / "service")
+    secret = dotenv_value(first, "DJANGO_SECRET_KEY")
+    assert secret != dotenv_value(second, "DJANGO_SECRET_KEY"), "the secret is not random"
+    assert git("check-ignore", ".env", cwd=first).strip() == ".env"
+    tracked = trackable_files(first)
+    assert ".env" not in tracked
+    leaks = [name for name in tracked if secret.encode() in (first / name).read_bytes()]
+    assert leaks == [], f"the generated secret is in tracked files: {leaks}"
+    assert tracked == trackable_files(second)
+    differ = [
+        name for name in tracked if (first / name).read_bytes() != (second / name).read_bytes()
+    ]
+    assert differ == [], f"tracked files differ between two identical renders: {differ}"
+
+
+# --- services with the team's own changes ----------------------------------------------------
+
+
+def make_user_edits(project: Path) -> list[tuple[str, str]]:
+    """What a team does in its first weeks; returns (file, text) that proves each edit."""
+    uv(project, "sync", "--locked")
+    custom_startapp = project / "src/apps/core/management/commands/startapp.py"
+    if custom_startapp.exists():
+        uv(project, "run", "python", "manage.py", "startapp", "orders")
+        urls = project / "src/config/urls.py"
+        anchor = '    path("users/", include("apps.users.urls")),\n'
+        text = urls.read_text()
+        assert anchor in text, "cannot find where to route the new app in urls.py"
+        urls.write_text(
+            text.replace(anchor, anchor + '    path("orders/", include("apps.orders.urls")),\n')
+        )
+    else:  # Django's own startapp: the app goes where the project keeps its apps
+        (project / "src/apps/orders").mkdir()
+        uv(project, "run", "python", "manage.py", "startapp", "orders", "src/apps/orders")
+        apps_py = project / "src/apps/orders/apps.py"
+        apps_py.write_text(re.sub(r"name = ['\"]orders['\"]", 'name = "apps.orders"',
+                                  apps_py.read_text()))  # fmt: skip
+
+    base = project / "src/config/settings/base.py"
+    text = base.read_text()
+    anchor = '    "apps.users",\n'
+    assert anchor in text, "cannot find INSTALLED_APPS' last project app"
+    text = text.replace(anchor, anchor + '    "apps.orders",\n', 1)
+    text += "\n# Orders: how long an unpaid order holds its stock, in minutes.\n"
+    text += "ORDER_HOLD_MINUTES = 30\n"
+    base.write_text(text)
+
+    readme = project / "README.md"
+    description = answers(project)["description"]
+    text = readme.read_text()
+    assert f"\n{description}\n" in text, "the README no longer starts with the description"
+    text = text.replace(f"\n{description}\n", "\nOrders, invoices and refunds for the shop.\n", 1)
+    text += "\n## Team\n\nOwned by the checkout team.\n"
+    readme.write_text(text)
+
+    uv(project, "add", "httpx>=0.28")
+    # The team's pre-commit hooks: ruff fixes and formats what Django's startapp wrote.
+    uv(project, "run", "ruff", "check", "--fix", "--quiet", ".")
+    uv(project, "run", "ruff", "format", "--quiet", ".")
+    git("add", "--all", cwd=project)
+    git("commit", "--quiet", "--no-verify", "-m", "Orders app, httpx, README", cwd=project)
+    return [
+        ("src/apps/orders/apps.py", 'name = "apps.orders"'),
+        ("src/config/settings/base.py", '"apps.orders",'),
+        ("src/config/settings/base.py", "ORDER_HOLD_MINUTES = 30"),
+        ("README.md", "Orders, invoices and refunds for the shop."),
+        ("README.md", "Owned by the checkout team."),
+        ("pyproject.toml", '"httpx>=0.28"'),
+    ]
+
+
+def missing_edits(project: Path, edits: list[tuple[str, str]]) -> list[str]:
+    return [
+        f"{path}: {needle!r}"
+        for path, needle in edits
+        if not (project / path).exists() or needle not in (project / path).read_text()
+    ]
+
+
+def stage(project: Path, number: int, path: str) -> bytes | None:
+    """A conflicted file's version in the index: 1 last update, 2 yours, 3 the template's."""
+    result = subprocess.run(
+        ["git", "show", f":{number}:{path}"], cwd=project, capture_output=True, check=False
+    )
+    return result.stdout if result.returncode == 0 else None
+
+
+def resolve_conflicts(project: Path, conflicted: list[str], tmp: Path) -> None:
+    """Resolve as docs/upgrading.md says: uv.lock from the template and locked again; every
+    other file keeps both sides (the edits here add lines next to the template's)."""
+    for path in conflicted:
+        if path == "uv.lock":
+            git("checkout", "--theirs", "--", path, cwd=project)
+        else:
+            sides = []
+            for number in (2, 1, 3):
+                side = tmp / f"stage{number}"
+                side.write_bytes(stage(project, number, path) or b"")
+                sides.append(str(side))
+            merged = subprocess.run(
+                ["git", "merge-file", "-p", "--union", *sides],
+                capture_output=True, check=False,
+            )  # fmt: skip
+            (project / path).write_bytes(merged.stdout)
+        git("add", "--", path, cwd=project)
+    uv(project, "lock")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("tag", EARLIER)
+def test_user_edits_survive_update(
+    tag: str,
+    history: TemplateHistory,
+    tmp_path: Path,
+    pg_cluster: Cluster,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    project = copy_at(history, tag, tmp_path / "service")
+    generated = git("rev-parse", "HEAD", cwd=project).strip()
+    edits = make_user_edits(project)
+    edited = set(git("diff", "--name-only", generated, "HEAD", cwd=project).split())
+
+    update(project)
+
+    assert rejects(project) == [], "git apply left .rej files"
+    with_markers = files_with_markers(project)
+    conflicted = unmerged(project)
+    with capsys.disabled():
+        print(f"\n{tag} -> {history.newest.tag} with user edits: conflicts in "
+              f"{', '.join(conflicted) or 'no file'}")  # fmt: skip
+        for path in conflicted:
+            text = (project / path).read_text(errors="replace")
+            hunks = re.findall(r"^<<<<<<< .*?^>>>>>>> .*?$", text, re.MULTILINE | re.DOTALL)
+            print(f"  {path}: {len(hunks)} conflict(s)")
+    assert with_markers == conflicted, "conflict markers and unmerged paths disagree"
+    for path in conflicted:
+        assert path in edited, f"{path} conflicts, but the user never changed it"
+        assert stage(project, 1, path) != stage(project, 3, path), (
+            f"{path} conflicts, but the template did not change it"
+        )
+    assert missing_edits(project, edits) == [], "user edits lost in the update"
+    assert answers(project)["_commit"] == history.newest.tag
+
+    resolve_conflicts(project, conflicted, tmp_path)
+    assert files_with_markers(project) == []
+    assert unmerged(project) == []
+    assert missing_edits(project, edits) == [], "user edits lost while resolving"
+    lock = tomllib.loads((project / "uv.lock").read_text())
+    assert "httpx" in {package["name"] for package in lock["package"]}
+    run_every_gate(project, pg_cluster, database_name(tag, "edited"), tmp_path)
+
+
+# --- the migration script --------------------------------------------------------------------
+
+
+def run_record_answers(answers_file: Path, *assignments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(REPO_ROOT / "migrations/record_answers.py"), str(answers_file),
+         *assignments],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
+def test_record_answers_adds_only_missing_answers(tmp_path: Path) -> None:
+    answers_file = tmp_path / ANSWERS_FILE
+    answers_file.write_text("# Changes here will be overwritten\n_commit: v0.1.0\napi_auth: jwt\n")
+    result = run_record_answers(answers_file, "example_app=false", "api_auth=session")
+    assert result.returncode == 0, result.stderr
+    assert yaml.safe_load(answers_file.read_text()) == {
+        "_commit": "v0.1.0", "api_auth": "jwt", "example_app": False,
+    }  # fmt: skip
+    assert answers_file.read_text().startswith("# Changes here will be overwritten\n")
+    again = answers_file.read_text()
+    assert run_record_answers(answers_file, "example_app=true").returncode == 0
+    assert answers_file.read_text() == again, "a second run changed the answers"
+
+
+def test_record_answers_rejects_bad_arguments(tmp_path: Path) -> None:
+    answers_file = tmp_path / ANSWERS_FILE
+    answers_file.write_text("_commit: v0.1.0\n")
+    result = run_record_answers(answers_file, "example_app")
+    assert result.returncode != 0
+    assert "question=value" in result.stderr
+
+
+def test_migrations_use_the_current_format() -> None:
+    config = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
+    for migration in config["_migrations"]:
+        assert set(migration) <= {"version", "command", "when", "working_directory"}, migration
+        assert "_stage" in migration["when"], "say which stage: Copier's default is after"
+        Version(migration["version"])
+        command = migration["command"]
+        assert isinstance(command, list), "a list runs without a shell: no quoting problems"
+        assert command[0] == "{{ _copier_python }}"
+        script = command[1].replace("{{ _copier_conf.src_path }}/", "")
+        assert (REPO_ROOT / script).is_file(), f"{script} does not exist"
+
+
+# --- the scheduled update workflow -----------------------------------------------------------
+
+
+def check_jsonschema(*paths: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows",
+         *map(str, paths)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def workflows(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    project = render(tmp_path_factory.mktemp("workflow") / "service")
+    return project / ".github/workflows"
+
+
+def test_update_workflow_matches_the_github_schema(workflows: Path) -> None:
+    result = check_jsonschema(*sorted(workflows.glob("*.yml")))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_schema_check_rejects_a_broken_workflow(workflows: Path, tmp_path: Path) -> None:
+    broken = yaml.safe_load((workflows / Path(WORKFLOW).name).read_text())
+    broken["jobs"]["update"]["runs_on"] = broken["jobs"]["update"].pop("runs-on")
+    path = tmp_path / "broken.yml"
+    path.write_text(yaml.safe_dump(broken))
+    assert check_jsonschema(path).returncode != 0
+
+
+def test_update_workflow_checks_updates_and_opens_a_pull_request(workflows: Path) -> None:
+    text = (workflows / Path(WORKFLOW).name).read_text()
+    workflow = yaml.safe_load(text)
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as a boolean
+    assert triggers["schedule"][0]["cron"]
+    assert "workflow_dispatch" in triggers
+    assert workflow["permissions"] == {"contents": "write", "pull-requests": "write"}
+    runs = "\n".join(
+        step.get("run", "") for step in workflow["jobs"]["update"]["steps"] if "run" in step
+    )
+    assert "copier check-update --output-format json" in runs
+    assert "copier update --trust --defaults --conflict inline" in runs
+    assert "gh pr create" in runs
+    assert workflow["env"]["ANSWERS_FILE"] == ANSWERS_FILE
+
+
+def test_update_workflow_scripts_are_valid_bash(workflows: Path, tmp_path: Path) -> None:
+    workflow = yaml.safe_load((workflows / Path(WORKFLOW).name).read_text())
+    for step in workflow["jobs"]["update"]["steps"]:
+        if "run" not in step:
+            continue
+        script = re.sub(r"\$\{\{.*?\}\}", "placeholder", step["run"])
+        path = tmp_path / "step.sh"
+        path.write_text(script)
+        result = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True,
+                                check=False)  # fmt: skip
+        assert result.returncode == 0, f"step {step.get('name')!r}: {result.stderr}"
