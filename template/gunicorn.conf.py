@@ -1,7 +1,7 @@
 """Gunicorn settings, from the environment so that one image fits every host size.
 
-    gunicorn --config gunicorn.conf.py config.wsgi                       # WSGI, threads
-    gunicorn --config gunicorn.conf.py --worker-class asgi config.asgi   # ASGI, native worker
+WSGI with threads:           gunicorn --config gunicorn.conf.py config.wsgi
+ASGI with the native worker: gunicorn --config gunicorn.conf.py --worker-class asgi config.asgi
 """
 
 import multiprocessing
@@ -10,7 +10,7 @@ import os
 pythonpath = "src"
 # Inside a container the port must be reachable from outside it; set GUNICORN_BIND to
 # 127.0.0.1:8000 when running on a host directly.
-bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")  # noqa: S104
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))

@@ -7,10 +7,13 @@ tree as the template source, by absolute path, so uncommitted changes are what i
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -42,18 +45,39 @@ def isolated_copier(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     patch.undo()
 
 
-def render(dst: Path, src: Path = REPO_ROOT, **answers: Any) -> Path:
-    """Render the template into ``dst`` with default answers overridden by ``answers``."""
+@cache
+def template_snapshot() -> Path:
+    """The working tree's files (tracked and untracked, uncommitted changes included) in a
+    plain folder: Copier renders a folder without cloning it, three times faster than a git
+    source. Tests of what Copier records about a git source render REPO_ROOT instead."""
+    snapshot = Path(tempfile.mkdtemp(prefix="template-snapshot-"))
+    atexit.register(shutil.rmtree, snapshot, ignore_errors=True)
+    listed = git("ls-files", "--cached", "--others", "--exclude-standard", "-z", cwd=REPO_ROOT)
+    for relative in filter(None, listed.split("\0")):
+        source = REPO_ROOT / relative
+        if source.is_file():  # a tracked file deleted in the working tree is skipped
+            target = snapshot / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    return snapshot
+
+
+def render(dst: Path, src: Path | None = None, **answers: Any) -> Path:
+    """Render the template into ``dst`` with default answers overridden by ``answers``.
+
+    By default from a snapshot of the working tree; ``src=REPO_ROOT`` renders the git
+    repository at HEAD with its uncommitted changes, as `copier copy` of a checkout does.
+    """
     from copier import run_copy
 
     run_copy(
-        str(src),
+        str(src or template_snapshot()),
         str(dst),
         data=answers,
         defaults=True,
         unsafe=True,  # the template loads Jinja extensions from extensions/
         quiet=True,
-        vcs_ref="HEAD",  # the working tree, uncommitted changes included; never an old tag
+        vcs_ref="HEAD" if src is not None else None,
     )
     return dst
 

@@ -290,7 +290,7 @@ CUSTOM_ANSWERS = {
 
 
 def test_answers_file_records_the_answers_and_their_source(tmp_path: Path) -> None:
-    project = render(tmp_path / "service", **CUSTOM_ANSWERS)
+    project = render(tmp_path / "service", src=REPO_ROOT, **CUSTOM_ANSWERS)
     text = (project / ".copier-answers.yml").read_text()
     assert text.startswith("# Changes here will be overwritten by Copier; NEVER EDIT MANUALLY\n")
     answers = yaml.safe_load(text)
