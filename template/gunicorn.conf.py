@@ -24,3 +24,6 @@ max_requests_jitter = 100
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = "-"
 errorlog = "-"
+# No control socket: it would be shared by every server of one user and needs a writable
+# home, which a read-only container file system does not have.
+control_socket_disable = True

@@ -5,13 +5,21 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+REQUEST_ID_META_KEY = "request_id"
 
 
 class RequestIdFilter(logging.Filter):
-    """Adds the current request's id (or "-" outside a request) to every record."""
+    """Adds the current request's id (or "-" outside a request) to every record.
+
+    The id comes from the record's own request when it has one (Django's request logger
+    passes it), else from the request being handled in this context.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
+        request = getattr(record, "request", None)
+        meta = getattr(request, "META", None)
+        from_request = meta.get(REQUEST_ID_META_KEY) if isinstance(meta, dict) else None
+        record.request_id = from_request or request_id_var.get()
         return True
 
 

@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from apps.core.logs import request_id_var
+from apps.core.logs import REQUEST_ID_META_KEY, request_id_var
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # Accept an upstream id only if it is short and plain: it ends up in every log line.
@@ -25,6 +25,9 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
         request_id = incoming if _VALID_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        # Kept on the request too: Django logs 4xx/5xx responses ("Not Found: ...") after the
+        # middleware chain has returned, when the context variable is already reset.
+        request.META[REQUEST_ID_META_KEY] = request_id
         token = request_id_var.set(request_id)
         try:
             response = self.get_response(request)

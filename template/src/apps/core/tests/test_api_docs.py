@@ -29,14 +29,6 @@ def test_swagger_init_script_is_served_as_a_file(client: Client) -> None:
     assert response["Content-Type"].startswith("application/javascript")
 
 
-def test_redoc_page_is_served_from_local_assets(client: Client) -> None:
-    response = client.get("/api/v1/redoc/")
-
-    assert response.status_code == 200
-    assert b"/static/drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js" in response.content
-    assert "worker-src 'self' blob:" in response["Content-Security-Policy"]
-
-
 def test_other_pages_keep_the_strict_policy(client: Client) -> None:
     response = client.get("/healthz")
 

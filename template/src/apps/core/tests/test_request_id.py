@@ -1,6 +1,7 @@
 import json
 import logging
 
+import pytest
 from django.test import Client
 
 from apps.core.logs import JsonFormatter, RequestIdFilter, request_id_var
@@ -53,3 +54,15 @@ def test_json_log_line_includes_the_exception() -> None:
 
     assert line["request_id"] == "-"
     assert "RuntimeError: boom" in line["exception"]
+
+
+def test_django_request_log_lines_carry_the_request_id(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Django logs a 404 after the middleware chain has returned; the id must still be there.
+    caplog.handler.addFilter(RequestIdFilter())
+
+    client.get("/no-such-page/", headers={"X-Request-ID": "edge-404"})
+
+    [record] = [r for r in caplog.records if r.name == "django.request"]
+    assert record.request_id == "edge-404"  # type: ignore[attr-defined]
