@@ -257,6 +257,56 @@ def test_changelog_format_errors_are_reported() -> None:
     assert sections[0].body == "New.\n\n### Added"
 
 
+def synthetic_template(root: Path) -> Path:
+    """A repository with a template file and a changelog, for the release rules."""
+    repo = root / "source"
+    repo.mkdir()
+    git("init", "--quiet", cwd=repo)
+    (repo / "template").mkdir()
+    (repo / "template/app.py").write_text("one = 1\n")
+    git("add", "--all", cwd=repo)
+    git("commit", "--quiet", "-m", "First render", cwd=repo)
+    return repo
+
+
+def commit_all(repo: Path, message: str) -> str:
+    git("add", "--all", cwd=repo)
+    git("commit", "--quiet", "-m", message, cwd=repo)
+    return git("rev-parse", "HEAD", cwd=repo).strip()
+
+
+def test_release_commits_follow_docs_releasing(tmp_path: Path) -> None:
+    repo = synthetic_template(tmp_path)
+    first = git("rev-parse", "HEAD", cwd=repo).strip()
+    (repo / "template/app.py").write_text("one = 1\ntwo = 2\n")
+    changelog = (
+        "# Changelog\n\n## [0.2.0] - 2026-02-01\n\n**Action needed:** none.\n\n"
+        f"## [0.1.0] - 2026-01-01 (commit {first[:7]})\n\n**Action needed:** none.\n"
+    )
+    (repo / "CHANGELOG.md").write_text(changelog)
+    dated = commit_all(repo, "Release 0.2.0")  # the commit that dates 0.2.0's section
+    (repo / "README.md").write_text("Docs only: no new version needed.\n")
+    commit_all(repo, "Docs")
+
+    history = build_history(repo, tmp_path / "a")
+    assert [(r.tag, r.commit) for r in history.releases] == [("v0.1.0", first), ("v0.2.0", dated)]
+
+    # Uncommitted template changes without an Unreleased section: refused.
+    (repo / "template/app.py").write_text("one = 1\ntwo = 2\nthree = 3\n")
+    with pytest.raises(ChangelogError, match="has no section for it"):
+        build_history(repo, tmp_path / "b")
+
+    # With one, the working tree is that version, uncommitted changes included.
+    (repo / "CHANGELOG.md").write_text(
+        changelog.replace("# Changelog\n", "# Changelog\n\n## [0.3.0] - Unreleased\n")
+    )
+    history = build_history(repo, tmp_path / "c")
+    assert [r.tag for r in history.releases] == ["v0.1.0", "v0.2.0", "v0.3.0"]
+    assert history.release("v0.2.0").commit == dated
+    shown = git("show", f"{history.newest.tag}:template/app.py", cwd=history.repo)
+    assert shown == "one = 1\ntwo = 2\nthree = 3\n"
+
+
 def test_history_tags_every_release_in_order(history: TemplateHistory) -> None:
     sections = changelog_sections(REPO_ROOT)
     assert [release.tag for release in history.releases] == [

@@ -171,6 +171,11 @@ def commit_working_tree(source: Path, clone: Path) -> str:
 
 def build_history(source: Path, clone: Path) -> TemplateHistory:
     """Clone ``source`` into ``clone``, commit its working tree, tag every release."""
+    if git("rev-parse", "--is-shallow-repository", cwd=source).strip() == "true":
+        raise ChangelogError(
+            f"{source} is a shallow clone: the update tests need the commits of earlier "
+            "releases (git fetch --unshallow; in GitHub Actions, checkout with fetch-depth: 0)"
+        )
     git("clone", "--quiet", str(source), str(clone), cwd=clone.parent)
     for tag in git("tag", "--list", cwd=clone).split():
         git("tag", "--delete", tag, cwd=clone)  # only CHANGELOG.md decides what is released
