@@ -65,9 +65,16 @@ def _lock_text(python_version: str, profile: str) -> str:
 
 def uv_lock(answers: Mapping[str, Any]) -> str:
     """The recorded lock for these answers, with the placeholder renamed to this project."""
-    text = _lock_text(answers["python_version"], dependency_profile(answers))
-    name = distribution_name(answers["project_slug"])
-    return text.replace(f'"{LOCK_NAME_PLACEHOLDER}"', f'"{name}"')
+    return _renamed_lock(
+        answers["python_version"], dependency_profile(answers), answers["project_slug"]
+    )
+
+
+@cache
+def _renamed_lock(python_version: str, profile: str, slug: str) -> str:
+    # The hook runs once per rendered file: rename the 200 kB lock once per project.
+    text = _lock_text(python_version, profile)
+    return text.replace(f'"{LOCK_NAME_PLACEHOLDER}"', f'"{distribution_name(slug)}"')
 
 
 class ServiceContext(ContextHook):

@@ -8,6 +8,7 @@ start it.
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,15 @@ def _why_no_throwaway_cluster() -> str | None:
             "DATABASE_URL=postgres://USER:PASSWORD@HOST/DB to a PostgreSQL 15+ server."
         )
     return None
+
+
+@pytest.fixture(autouse=True)
+def _no_n_plus_one() -> Iterator[None]:
+    """django-zeal watches every test: a query per row in a loop (N+1) raises NPlusOneError."""
+    from zeal import zeal_context
+
+    with zeal_context():
+        yield
 
 
 @pytest.fixture(autouse=True)

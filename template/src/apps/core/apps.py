@@ -6,4 +6,5 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        from apps.core import schema  # noqa: F401  (registers the OpenAPI extensions)
+        # Imported for their side effects: the system checks and the OpenAPI extensions.
+        from apps.core import checks, schema  # noqa: F401
