@@ -25,6 +25,7 @@ PROJECT_NAMES = frozenset(
         "conftest",
         "config",
         "corsheaders",
+        "coverage",
         "django",
         "django_filters",
         "django_stubs_ext",
