@@ -76,12 +76,9 @@ class Product(TimeStampedModel):
             ),
         ]
         indexes = [
-            # The product list: published products in the default order, newest first.
-            models.Index(
-                fields=["-created_at", "-id"],
-                condition=models.Q(status=ProductStatus.PUBLISHED),
-                name="catalog_product_published_idx",
-            ),
+            # The product list reads the visible products (published, or the user's own) in
+            # this order and stops after a page: the index lets it stop early.
+            models.Index(fields=["-created_at", "-id"], name="catalog_product_created_idx"),
         ]
 
     def __str__(self) -> str:
