@@ -307,6 +307,17 @@ def project(tmp_path_factory: pytest.TempPathFactory, isolated_copier: None) -> 
 
 
 @pytest.fixture(scope="module")
+def bare_project(tmp_path_factory: pytest.TempPathFactory, isolated_copier: None) -> Path:
+    """The render without the example app (example_app=false): the guards hold there too."""
+    service = render(tmp_path_factory.mktemp("guards-bare") / "svc", example_app=False)
+    synced = run_gate(SYNC_GATE, service, base_env())
+    if not synced.ok:
+        pytest.fail(synced.report(), pytrace=False)
+    assert not (service / "src/apps/catalog").exists(), "example_app=false has no catalog app"
+    return service
+
+
+@pytest.fixture(scope="module")
 def env() -> dict[str, str]:
     return base_env()
 
@@ -365,6 +376,17 @@ def test_the_checks_cover_every_documented_id(project: Path) -> None:
 def test_system_check_trips_then_passes_when_removed(
     case: str, project: Path, env: dict[str, str]
 ) -> None:
+    assert_trips_then_passes(case, project, env)
+
+
+@pytest.mark.parametrize("case", VIOLATIONS)
+def test_system_check_trips_without_the_example_app(
+    case: str, bare_project: Path, env: dict[str, str]
+) -> None:
+    assert_trips_then_passes(case, bare_project, env)
+
+
+def assert_trips_then_passes(case: str, project: Path, env: dict[str, str]) -> None:
     violation = VIOLATIONS[case]
     with violating(project, violation):
         tripped = run_gate(CHECK, project, env)
@@ -460,6 +482,21 @@ BREACHES = {
 def test_import_contract_breaks_then_holds_when_removed(
     case: str, project: Path, env: dict[str, str]
 ) -> None:
+    assert_breaks_then_holds(case, project, env)
+
+
+# The breaches that need no example app, on the render without it.
+WITHOUT_CATALOG = [case for case, breach in BREACHES.items() if "catalog" not in repr(breach)]
+
+
+@pytest.mark.parametrize("case", WITHOUT_CATALOG)
+def test_import_contract_breaks_without_the_example_app(
+    case: str, bare_project: Path, env: dict[str, str]
+) -> None:
+    assert_breaks_then_holds(case, bare_project, env)
+
+
+def assert_breaks_then_holds(case: str, project: Path, env: dict[str, str]) -> None:
     breach = BREACHES[case]
     file = Path("src/apps") / breach.file
     with edited(project, {file: f"{breach.line}  # noqa: E402, F401"}, {}):
