@@ -8,6 +8,7 @@ tree as the template source, by absolute path, so uncommitted changes are what i
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -15,12 +16,42 @@ import tempfile
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
+import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SUPPORTED_PYTHONS = ("3.12", "3.13")  # 3.14 renders but cannot be tested on this machine
+
+COPIER_YML: dict[str, Any] = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
+QUESTIONS: dict[str, dict[str, Any]] = {
+    name: spec for name, spec in COPIER_YML.items() if not name.startswith("_")
+}
+
+
+def question_values(name: str) -> list[Any]:
+    """Every value a choice or bool question accepts, the default first."""
+    spec = QUESTIONS[name]
+    if spec.get("type") == "bool":
+        values: list[Any] = [True, False]
+    else:
+        choices = spec["choices"]
+        values = list(choices.values()) if isinstance(choices, dict) else list(choices)
+    return [spec["default"], *(value for value in values if value != spec["default"])]
+
+
+def load_validators() -> ModuleType:
+    """extensions/validators.py, loaded by path: extensions/ is not a package (Copier loads
+    its files by path too)."""
+    path = REPO_ROOT / "extensions" / "validators.py"
+    spec = importlib.util.spec_from_file_location("template_validators", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -26,18 +26,14 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO_ROOT, SUPPORTED_PYTHONS, render
-from gates import SYNC_GATE, base_env, project_gates, run_gate, venv_python_version
+from conftest import QUESTIONS, SUPPORTED_PYTHONS, question_values, render
+from gates import SYNC_GATE, assert_gates_green, base_env, run_gate, venv_python_version
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from postgres import Cluster, pg_cluster
 
 __all__ = ["pg_cluster"]  # the fixture, imported to be used here
 
-COPIER_YML: dict[str, Any] = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
-QUESTIONS: dict[str, dict[str, Any]] = {
-    name: spec for name, spec in COPIER_YML.items() if not name.startswith("_")
-}
 
 # The questions whose values are enumerable, crossed pairwise.
 MATRIX_QUESTIONS = (
@@ -80,17 +76,6 @@ ANSWER_FILES = {
 
 JINJA_MARKERS = ("{{", "{%", "{#")
 GITHUB_EXPRESSION_RE = re.compile(r"\$\{\{.*?\}\}")  # `${{ github.ref }}` stays in workflows
-
-
-def question_values(name: str) -> list[Any]:
-    """Every value a choice or bool question accepts, the default first."""
-    spec = QUESTIONS[name]
-    if spec.get("type") == "bool":
-        values: list[Any] = [True, False]
-    else:
-        choices = spec["choices"]
-        values = list(choices.values()) if isinstance(choices, dict) else list(choices)
-    return [spec["default"], *(value for value in values if value != spec["default"])]
 
 
 def pairwise(factors: dict[str, list[Any]]) -> list[dict[str, Any]]:
@@ -412,17 +397,9 @@ def test_every_gate_is_green_on(
 
     name = re.sub(r"[^a-z0-9]+", "_", f"matrix_{case_id(expected(answers))}".lower())[:63]
     database_url = pg_cluster.create_database(name)
-    results = [
-        run_gate(gate, project, env)
-        for gate in project_gates(project, database_url, tmp_path / "schema.yaml")
-    ]
-    failures = [result.report() for result in results if not result.ok]
-    if failures:
-        pytest.fail(
-            f"{len(failures)} of {len(results) + 1} gates failed for {answers}:\n\n"
-            + "\n".join(failures),
-            pytrace=False,
-        )
+    results = assert_gates_green(
+        project, database_url, tmp_path / "schema.yaml", env, label=f"for {answers}"
+    )
     assert (project / "uv.lock").read_bytes() == lock_before, "a gate rewrote uv.lock"
     if answers.get("example_app", True):
         # The example app's service tests ran (the task among them, in-process), and passed.

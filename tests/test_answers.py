@@ -9,29 +9,15 @@ untouched.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO_ROOT, render
+from conftest import REPO_ROOT, load_validators, render
 
-
-def _load_validators() -> ModuleType:
-    # extensions/ is not a package: Copier loads its files by path, and so does this test.
-    path = REPO_ROOT / "extensions" / "validators.py"
-    spec = importlib.util.spec_from_file_location("template_validators", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-validators = _load_validators()
+validators = load_validators()
 QUESTIONS: dict[str, dict[str, Any]] = {
     name: spec
     for name, spec in yaml.safe_load((REPO_ROOT / "copier.yml").read_text()).items()

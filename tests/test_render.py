@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import ast
-import importlib.util
 import re
 import tomllib
 from collections.abc import Callable, Iterator
@@ -19,30 +18,14 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO_ROOT, git, render
+from conftest import QUESTIONS, REPO_ROOT, git, load_validators, question_values, render
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
+validators = load_validators()
 
-def _load_validators() -> Any:
-    # extensions/ is not a package: Copier loads its files by path, and so does this test.
-    path = REPO_ROOT / "extensions" / "validators.py"
-    spec = importlib.util.spec_from_file_location("template_validators", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-validators = _load_validators()
-
-COPIER_YML: dict[str, Any] = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
-QUESTIONS: dict[str, dict[str, Any]] = {
-    name: spec for name, spec in COPIER_YML.items() if not name.startswith("_")
-}
 PYTHON_CHOICES = tuple(str(choice) for choice in QUESTIONS["python_version"]["choices"])
 # A Python with no interpreter on this machine has no recorded lock (scripts/relock.py).
 LOCKED_PYTHONS = ("3.12", "3.13")
@@ -86,24 +69,12 @@ TEMPLATE_NAME_RE = re.compile(r"\{[{%]-?\s*(?:if\s+|for\s+\w+\s+in\s+)?([A-Za-z_
 # --- helpers --------------------------------------------------------------------------------
 
 
-def question_choices(name: str) -> list[Any]:
-    """The values a choice or bool question accepts, default first."""
-    spec = QUESTIONS[name]
-    if spec.get("type") == "bool":
-        values: list[Any] = [True, False]
-    else:
-        choices = spec["choices"]
-        values = list(choices.values()) if isinstance(choices, dict) else list(choices)
-    default = spec["default"]
-    return [default, *(value for value in values if value != default)]
-
-
 def one_change_at_a_time() -> list[tuple[str, dict[str, Any]]]:
     """The defaults, then each other value of each choice and bool question on its own."""
     cases: list[tuple[str, dict[str, Any]]] = [("defaults", {})]
     for name, spec in QUESTIONS.items():
         if spec.get("type") == "bool" or "choices" in spec:
-            cases.extend((f"{name}={value}", {name: value}) for value in question_choices(name)[1:])
+            cases.extend((f"{name}={value}", {name: value}) for value in question_values(name)[1:])
     return cases
 
 
@@ -413,8 +384,8 @@ def profile_cases() -> list[tuple[str, dict[str, Any]]]:
     ]
     cases: list[tuple[str, dict[str, Any]]] = [("defaults", {})]
     for name in names:
-        cases.extend((f"{name}={value}", {name: value}) for value in question_choices(name)[1:])
-    cases.append(("all-changed", {name: question_choices(name)[-1] for name in names}))
+        cases.extend((f"{name}={value}", {name: value}) for value in question_values(name)[1:])
+    cases.append(("all-changed", {name: question_values(name)[-1] for name in names}))
     return cases
 
 

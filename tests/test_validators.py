@@ -7,28 +7,13 @@ asserted word for word: they are what a user reads.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
-from pathlib import Path
-from types import ModuleType
 
 import pytest
+from conftest import load_validators
 from jinja2 import Environment, StrictUndefined
 
-VALIDATORS_PATH = Path(__file__).resolve().parent.parent / "extensions" / "validators.py"
-
-
-def _load_validators() -> ModuleType:
-    # extensions/ is not a package: Copier loads its files by path, and so does this test.
-    spec = importlib.util.spec_from_file_location("template_validators", VALIDATORS_PATH)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-validators = _load_validators()
+validators = load_validators()
 
 
 # --- to_slug ------------------------------------------------------------------------------
