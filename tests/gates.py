@@ -230,7 +230,7 @@ def prod_check_env(project: Path, database_url: str) -> dict[str, str]:
         "DJANGO_CSRF_TRUSTED_ORIGINS": "https://api.example.com",
         "REDIS_URL": "redis://127.0.0.1:6379/0",
     }
-    required = _required_in_prod(project)
+    required = required_in_prod(project)
     missing = required - env.keys()
     if missing:
         raise RuntimeError(
@@ -246,7 +246,7 @@ def _random_secret() -> str:
     return secrets.token_urlsafe(64)  # 86 characters, well past check --deploy's 50
 
 
-def _required_in_prod(project: Path) -> set[str]:
+def required_in_prod(project: Path) -> set[str]:
     """Variables in .env.example's "Required in production" section."""
     example = project / ".env.example"
     if not example.exists():
@@ -319,6 +319,26 @@ def run_gate(gate: Gate, project: Path, env: Mapping[str, str]) -> GateResult:
     seconds = time.perf_counter() - started
     problem = f"exit code {returncode}" if returncode else gate.check(stdout + "\n" + stderr)
     return GateResult(gate, returncode, stdout, stderr, seconds, problem)
+
+
+def assert_gates_green(
+    project: Path, database_url: str, schema_file: Path, env: Mapping[str, str], *, label: str
+) -> list[GateResult]:
+    """Run every gate after `uv sync` (each even when an earlier one failed) and fail the
+    test with the name, command and full output of each gate that failed."""
+    import pytest  # only the tests call this; the benchmark times gates one by one
+
+    results = [
+        run_gate(gate, project, env) for gate in project_gates(project, database_url, schema_file)
+    ]
+    failures = [result.report() for result in results if not result.ok]
+    if failures:
+        pytest.fail(
+            f"{len(failures)} of {len(results) + 1} gates failed {label}:\n\n"
+            + "\n".join(failures),
+            pytrace=False,
+        )
+    return results
 
 
 def _text(data: bytes | str | None) -> str:

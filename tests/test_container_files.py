@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 from conftest import render
-from gates import _required_in_prod, project_gates
+from gates import project_gates, required_in_prod
 
 VENV_BIN = Path(sys.executable).parent
 BACKENDS = {
@@ -294,7 +294,7 @@ def test_ci_runs_every_gate_of_the_harness(
             env = {**workflow.get("env", {}), **checks.get("env", {}), **matching[0].get("env", {})}
             assert env.get("DJANGO_SETTINGS_MODULE") == wanted, (gate.name, env)
             if wanted == "config.settings.prod":
-                missing = _required_in_prod(project) - env.keys()
+                missing = required_in_prod(project) - env.keys()
                 assert not missing, f"CI's {gate.name} step lacks {sorted(missing)}"
     postgres = checks["services"]["postgres"]
     assert postgres["image"] == "postgres:18"

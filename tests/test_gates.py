@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import SUPPORTED_PYTHONS, render
-from gates import SYNC_GATE, base_env, project_gates, run_gate, venv_python_version
+from gates import SYNC_GATE, assert_gates_green, base_env, run_gate, venv_python_version
 from postgres import Cluster, pg_cluster
 
 __all__ = ["pg_cluster"]  # the fixture, imported to be used here
@@ -37,17 +37,7 @@ def test_every_gate_is_green(python_version: str, tmp_path: Path, pg_cluster: Cl
 
     database_url = pg_cluster.create_database(f"gates_py{python_version.replace('.', '')}")
     schema = tmp_path / "schema.yaml"
-    results = [
-        run_gate(gate, project, env) for gate in project_gates(project, database_url, schema)
-    ]
-
-    failures = [result.report() for result in results if not result.ok]
-    if failures:
-        pytest.fail(
-            f"{len(failures)} of {len(results) + 1} gates failed on Python {python_version}:\n\n"
-            + "\n".join(failures),
-            pytrace=False,
-        )
+    assert_gates_green(project, database_url, schema, env, label=f"on Python {python_version}")
     assert (project / "uv.lock").read_bytes() == lock_before, "a gate rewrote uv.lock"
     document = yaml.safe_load(schema.read_text())
     assert str(document["openapi"]).startswith("3."), "spectacular wrote no OpenAPI document"

@@ -36,7 +36,7 @@ from typing import Any
 import pytest
 import yaml
 from conftest import REPO_ROOT, SUPPORTED_PYTHONS, git, render
-from gates import SYNC_GATE, base_env, find_uv, project_gates, run_gate
+from gates import SYNC_GATE, assert_gates_green, base_env, find_uv, run_gate
 from packaging.version import Version
 from postgres import Cluster, pg_cluster
 from versions import (
@@ -171,17 +171,7 @@ def run_every_gate(project: Path, cluster: Cluster, database: str, tmp: Path) ->
     if not synced.ok:
         pytest.fail(synced.report(), pytrace=False)
     database_url = cluster.create_database(database)
-    results = [
-        run_gate(gate, project, env)
-        for gate in project_gates(project, database_url, tmp / "schema.yaml")
-    ]
-    failures = [result.report() for result in results if not result.ok]
-    if failures:
-        pytest.fail(
-            f"{len(failures)} of {len(results) + 1} gates failed in {project}:\n\n"
-            + "\n".join(failures),
-            pytrace=False,
-        )
+    assert_gates_green(project, database_url, tmp / "schema.yaml", env, label=f"in {project}")
 
 
 def database_name(tag: str, kind: str) -> str:
