@@ -79,7 +79,7 @@ def _renamed_lock(python_version: str, profile: str, slug: str) -> str:
 
 class ServiceContext(ContextHook):
     def hook(self, context: dict[str, Any]) -> None:
-        if not PROFILE_QUESTIONS <= context.keys():  # still asking questions
+        if not context.keys() >= PROFILE_QUESTIONS:  # still asking questions
             return
         context["use_jwt"] = context["api_auth"] in {"jwt", "both"}
         context["use_session"] = context["api_auth"] in {"session", "both"}

@@ -7,9 +7,9 @@
 For each `python_version` choice in copier.yml and each dependency profile (the answers
 that add packages: see `dependency_profile` in extensions/context.py) the template is
 rendered with a placeholder project name, `uv lock` runs in the render, and the result is
-stored as `extensions/locks/py3XX-<profile>.lock`. extensions/context.py renames the placeholder to the real
-project when a service is generated, so `uv sync --locked` in a new service installs
-exactly the versions the template's own slow tests ran.
+stored as `extensions/locks/py3XX-<profile>.lock`. extensions/context.py renames the
+placeholder to the real project when a service is generated, so `uv sync --locked` in a
+new service installs exactly the versions the template's own slow tests ran.
 """
 
 from __future__ import annotations
