@@ -102,7 +102,7 @@ def slug_problem(slug: str) -> str:
 def name_problem(value: str) -> str:
     if not value.strip():
         return "This answer must not be empty."
-    if any(char in value for char in "\"\\\n\r"):
+    if any(char in value for char in '"\\\n\r'):
         return "This answer must not contain quotes, backslashes or line breaks."
     return ""
 
