@@ -269,6 +269,13 @@ def project_gates(project: Path, database_url: str, schema_file: Path) -> list[G
         Gate("ruff check", ["run", "ruff", "check", "."], check=contains("All checks passed")),
         Gate("ruff format", ["run", "ruff", "format", "--check", "."]),
         Gate("mypy", ["run", "mypy"], check=contains("Success: no issues found")),
+        # The project is not an installed package: lint-imports finds `apps` through src/.
+        Gate(
+            "lint-imports",
+            ["run", "lint-imports"],
+            env={"PYTHONPATH": "src"},
+            check=contains("Contracts: 3 kept, 0 broken."),
+        ),
         Gate(
             "check --deploy",
             ["run", "python", "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

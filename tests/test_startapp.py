@@ -6,9 +6,9 @@ For the default render and for `example_app=false`, rendered and synced once eac
   a developer runs it) creates `src/apps/orders/` and prints the two registration lines;
   the test applies exactly those lines (one into `INSTALLED_APPS` in
   `src/config/settings/base.py`, one into the `api_v1` list in `src/config/urls.py`) and
-  runs every gate of tests/gates.py (ruff, format, mypy, check --deploy, makemigrations
-  --check, spectacular, the generated pytest with its coverage floor) plus the import
-  contracts (`PYTHONPATH=src uv run lint-imports`): all green, no warning; the new app's
+  runs every gate of tests/gates.py (ruff, format, mypy, the import contracts, check
+  --deploy, makemigrations --check, spectacular, the generated pytest with its coverage
+  floor): all green, no warning; the new app's
   tests are among those that ran and its routes are in the OpenAPI schema.
 - Names that must be refused: an existing app (`users`) and a name that shadows an
   importable module (`json`) fail with a message that says why, and leave no directory.
@@ -23,19 +23,13 @@ from typing import Any
 import pytest
 import yaml
 from conftest import render
-from gates import SYNC_GATE, Gate, base_env, contains, project_gates, run_gate
+from gates import SYNC_GATE, Gate, assert_gates_green, base_env, run_gate
 from postgres import Cluster, pg_cluster
 
 __all__ = ["pg_cluster"]  # the fixture, imported to be used here
 
 pytestmark = pytest.mark.slow
 
-LINT_IMPORTS = Gate(
-    "lint-imports",
-    ["run", "lint-imports", "--no-cache"],
-    env={"PYTHONPATH": "src"},
-    check=contains("Contracts: 3 kept, 0 broken."),
-)
 SETTINGS_LINE_RE = re.compile(
     r"^\s+src/config/settings/base\.py, in INSTALLED_APPS:\s+(?P<line>\S.*?)\s*$", re.MULTILINE
 )
@@ -133,16 +127,7 @@ def test_startapp_orders_passes_every_gate(
     name = "startapp_" + re.sub(r"\W", "_", service.parent.name).lower()
     database_url = pg_cluster.create_database(name[:63])
     schema = tmp_path_factory.mktemp("schema") / "schema.yaml"
-    gates = [*project_gates(service, database_url, schema), LINT_IMPORTS]
-    results = [run_gate(gate, service, env) for gate in gates]
-
-    failures = [result.report() for result in results if not result.ok]
-    if failures:
-        pytest.fail(
-            f"{len(failures)} of {len(results)} gates failed after startapp orders:\n\n"
-            + "\n".join(failures),
-            pytrace=False,
-        )
+    results = assert_gates_green(service, database_url, schema, env, label="after startapp orders")
     pytest_output = next(r.stdout for r in results if r.gate.name == "pytest")
     assert "src/apps/orders/tests/test_api.py" in pytest_output, "the new app's tests did not run"
     paths = yaml.safe_load(schema.read_text())["paths"]
