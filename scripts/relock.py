@@ -3,6 +3,7 @@
     uv run python scripts/relock.py            # re-resolve only what pyproject changes need
     uv run python scripts/relock.py --upgrade  # move every pin to the newest allowed version
     uv run python scripts/relock.py --check    # exit 1 if any lock is stale (CI)
+    uv run python scripts/relock.py --python 3.13 --profile jwt-tasksdb  # only these
 
 For each `python_version` choice in copier.yml and each dependency profile (the answers
 that add packages: see `dependency_profile` in extensions/context.py) the template is
@@ -111,10 +112,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--upgrade", action="store_true", help="upgrade every pin")
     parser.add_argument("--check", action="store_true", help="fail if a lock is stale")
+    parser.add_argument(
+        "--python", action="append", help="only this python_version choice (repeatable)"
+    )
+    parser.add_argument(
+        "--profile", action="append", help="only this dependency profile (repeatable)"
+    )
     args = parser.parse_args()
     os.environ.setdefault("COPIER_SETTINGS_PATH", _empty_copier_settings())
     results = []
     for version in python_choices():
+        if args.python and version not in args.python:
+            continue
         if not interpreter_available(version):
             # uv resolves a project only with an interpreter its requires-python accepts.
             # Without one there is no lock to record: services on this version are
@@ -123,6 +132,8 @@ def main() -> int:
             continue
         for answers in PROFILE_ANSWERS:
             full = {"python_version": version, **answers}
+            if args.profile and dependency_profile(full) not in args.profile:
+                continue
             results.append(relock(full, upgrade=args.upgrade, check=args.check))
     return 0 if all(results) else 1
 
