@@ -173,6 +173,34 @@ def _stop(cluster: Cluster) -> None:
                 time.sleep(0.1)
 
 
+def stop_server(cluster: Cluster) -> None:
+    """Stop a running cluster's server (an outage, for tests); start_server() brings it back."""
+    _stop(cluster)
+
+
+def start_server(cluster: Cluster) -> None:
+    """Start the cluster's server on its own port and wait until it accepts connections."""
+    options = " ".join(
+        [
+            "-c listen_addresses=127.0.0.1",
+            f"-p {cluster.port}",
+            f"-c unix_socket_directories={cluster.socket_dir}",
+            # A throwaway cluster: durability buys nothing, speed does.
+            "-c fsync=off",
+            "-c synchronous_commit=off",
+            "-c full_page_writes=off",
+            "-c max_connections=200",
+        ]
+    )
+    _run(
+        cluster.run_as,
+        [str(cluster.bindir / "pg_ctl"), "start", "-D", str(cluster.data_dir), "-w",
+         "-t", str(START_TIMEOUT), "-l", str(cluster.log_file), "-o", options],
+        "pg_ctl start",
+        cluster.log_file,
+    )  # fmt: skip
+
+
 @contextlib.contextmanager
 def postgres_cluster(parent: Path | None = None) -> Iterator[Cluster]:
     """Start a private PostgreSQL server; stop it and delete its files on exit, always."""
@@ -212,26 +240,8 @@ def postgres_cluster(parent: Path | None = None) -> Iterator[Cluster]:
                 bindir=bindir, root=root, host="127.0.0.1", port=free_port(),
                 user=SUPERUSER, password=password, run_as=run_as,
             )  # fmt: skip
-            options = " ".join(
-                [
-                    "-c listen_addresses=127.0.0.1",
-                    f"-p {cluster.port}",
-                    f"-c unix_socket_directories={cluster.socket_dir}",
-                    # A throwaway cluster: durability buys nothing, speed does.
-                    "-c fsync=off",
-                    "-c synchronous_commit=off",
-                    "-c full_page_writes=off",
-                    "-c max_connections=200",
-                ]
-            )
             try:
-                _run(
-                    run_as,
-                    [str(bindir / "pg_ctl"), "start", "-D", str(cluster.data_dir), "-w",
-                     "-t", str(START_TIMEOUT), "-l", str(cluster.log_file), "-o", options],
-                    "pg_ctl start",
-                    cluster.log_file,
-                )  # fmt: skip
+                start_server(cluster)
             except RuntimeError as error:
                 last_error = error
                 _stop(cluster)
