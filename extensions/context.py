@@ -28,7 +28,15 @@ LOCK_NAME_PLACEHOLDER = "template-service-placeholder"
 
 # The answers the computed values depend on.
 PROFILE_QUESTIONS = frozenset(
-    {"project_slug", "python_version", "api_auth", "task_backend", "use_cors", "use_sentry"}
+    {
+        "project_slug",
+        "python_version",
+        "api_auth",
+        "task_backend",
+        "use_cors",
+        "use_sentry",
+        "media_storage",
+    }
 )
 
 
@@ -50,6 +58,9 @@ def dependency_profile(answers: Mapping[str, Any]) -> str:
         parts.append("cors")
     if answers["use_sentry"]:
         parts.append("sentry")
+    # django-storages[s3] (boto3); absent from answers recorded before 0.3.0: local storage.
+    if answers.get("media_storage") == "s3":
+        parts.append("s3")
     return "-".join(parts)
 
 
