@@ -36,6 +36,7 @@ PROFILE_QUESTIONS = frozenset(
         "use_cors",
         "use_sentry",
         "media_storage",
+        "observability",
     }
 )
 
@@ -61,6 +62,10 @@ def dependency_profile(answers: Mapping[str, Any]) -> str:
     # django-storages[s3] (boto3); absent from answers recorded before 0.3.0: local storage.
     if answers.get("media_storage") == "s3":
         parts.append("s3")
+    # OpenTelemetry and prometheus-client; absent from answers recorded before 0.3.0: on,
+    # the default (see CHANGELOG 0.3.0).
+    if answers.get("observability", True):
+        parts.append("otel")
     return "-".join(parts)
 
 
