@@ -229,6 +229,12 @@ def prod_check_env(project: Path, database_url: str) -> dict[str, str]:
         "DJANGO_ALLOWED_HOSTS": "api.example.com",
         "DJANGO_CSRF_TRUSTED_ORIGINS": "https://api.example.com",
         "REDIS_URL": "redis://127.0.0.1:6379/0",
+        # media_storage=s3: placeholders; nothing connects to the store at start-up.
+        "S3_BUCKET_NAME": "media",
+        "S3_ENDPOINT_URL": "http://127.0.0.1:9",
+        "S3_REGION_NAME": "us-east-1",
+        "S3_ACCESS_KEY_ID": "harness",
+        "S3_SECRET_ACCESS_KEY": "harness-secret",
     }
     required = required_in_prod(project)
     missing = required - env.keys()
