@@ -27,8 +27,8 @@ from packaging.utils import canonicalize_name
 validators = load_validators()
 
 PYTHON_CHOICES = tuple(str(choice) for choice in QUESTIONS["python_version"]["choices"])
-# A Python with no interpreter on this machine has no recorded lock (scripts/relock.py).
-LOCKED_PYTHONS = ("3.12", "3.13")
+# Every choice has recorded locks (3.14 and 3.15 resolved in the sid root: scripts/relock.py).
+LOCKED_PYTHONS = PYTHON_CHOICES
 
 # STANDARDS.md "Layout", plus what Copier and the issue add (answers file, .env files).
 EXPECTED_FILES = [
@@ -320,9 +320,9 @@ def test_each_render_generates_a_new_secret(tmp_path: Path) -> None:
 # --- the Python choice ----------------------------------------------------------------------
 
 
-def test_python_choices_are_newest_first_with_313_the_default() -> None:
-    assert PYTHON_CHOICES == ("3.14", "3.13", "3.12")
-    assert QUESTIONS["python_version"]["default"] == "3.13"
+def test_python_choices_are_newest_first_with_314_the_default() -> None:
+    assert PYTHON_CHOICES == ("3.15", "3.14", "3.13", "3.12")
+    assert QUESTIONS["python_version"]["default"] == "3.14"
 
 
 @pytest.mark.parametrize("python_version", PYTHON_CHOICES)
@@ -343,21 +343,7 @@ def test_python_choice_is_the_same_everywhere(
     assert set(named) == {python_version}
 
 
-@pytest.mark.parametrize(
-    "python_version",
-    [
-        pytest.param(
-            version,
-            marks=pytest.mark.xfail(
-                reason="no interpreter for it here, so scripts/relock.py records no lock",
-                strict=True,
-            ),
-        )
-        if version not in LOCKED_PYTHONS
-        else version
-        for version in PYTHON_CHOICES
-    ],
-)
+@pytest.mark.parametrize("python_version", PYTHON_CHOICES)
 def test_python_choice_ships_its_lock(
     render_once: Callable[..., Path], python_version: str
 ) -> None:

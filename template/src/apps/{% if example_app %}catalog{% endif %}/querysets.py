@@ -1,4 +1,4 @@
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import models
@@ -12,19 +12,19 @@ if TYPE_CHECKING:
 
 
 class ProductQuerySet(models.QuerySet["Product"]):
-    def published(self) -> "ProductQuerySet":
+    def published(self) -> Self:
         return self.filter(status=ProductStatus.PUBLISHED)
 
-    def owned_by(self, user: User) -> "ProductQuerySet":
+    def owned_by(self, user: User) -> Self:
         return self.filter(owner=user)
 
-    def visible_to(self, user: User | AnonymousUser) -> "ProductQuerySet":
+    def visible_to(self, user: User | AnonymousUser) -> Self:
         """Published products, plus the user's own drafts and archived ones."""
         if not user.is_authenticated:
             return self.published()
         return self.filter(models.Q(status=ProductStatus.PUBLISHED) | models.Q(owner=user))
 
-    def with_review_stats(self) -> "ProductQuerySet":
+    def with_review_stats(self) -> Self:
         """Review count and average rating, computed by the database in the same query.
 
         As correlated subqueries, not a JOIN with GROUP BY: PostgreSQL then computes them for
