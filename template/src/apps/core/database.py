@@ -14,8 +14,8 @@ Connections (`DJANGO_DB_POOL`, default on):
   checked before reuse (`CONN_HEALTH_CHECKS`). Use it behind PgBouncer in transaction
   mode, which pools for every instance at once.
 
-Size it against the server: every web instance opens up to `GUNICORN_WORKERS ×
-DJANGO_DB_POOL_MAX_SIZE` connections with the pool (`GUNICORN_WORKERS × GUNICORN_THREADS`
+Size it against the server: every web instance opens up to `GUNICORN_WORKERS *
+DJANGO_DB_POOL_MAX_SIZE` connections with the pool (`GUNICORN_WORKERS * GUNICORN_THREADS`
 without), plus the task workers' and the migrate job's. The sum over all instances, during
 a rolling deploy too (old and new pods at once), must stay below PostgreSQL's
 `max_connections` minus its `superuser_reserved_connections`. With the defaults (3 workers,
