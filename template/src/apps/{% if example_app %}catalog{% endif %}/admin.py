@@ -17,7 +17,8 @@ class ProductAdmin(admin.ModelAdmin[Product]):
     list_select_related = ("owner", "category")
     search_fields = ("name", "slug", "owner__email")
     raw_id_fields = ("owner",)
-    readonly_fields = ("created_at", "updated_at", "published_at")
+    # The image is set through the API only, where its bytes are checked.
+    readonly_fields = ("created_at", "updated_at", "published_at", "image")
 
 
 @admin.register(Review)

@@ -47,6 +47,9 @@ class Product(TimeStampedModel):
         db_default=ProductStatus.DRAFT,
     )
     published_at = models.DateTimeField(null=True, blank=True)
+    # Set only by services.set_product_image, which checks the bytes and names the object;
+    # private in every storage (see apps.catalog.views.ProductViewSet.image).
+    image = models.FileField(upload_to="products/images/", max_length=200, blank=True)
 
     objects = ProductQuerySet.as_manager()
 
@@ -87,6 +90,10 @@ class Product(TimeStampedModel):
     @property
     def is_published(self) -> bool:
         return self.status == ProductStatus.PUBLISHED
+
+    @property
+    def has_image(self) -> bool:
+        return bool(self.image)
 
     def publish(self, *, at: datetime) -> None:
         """Mark the product published; the caller saves it (see services.publish_product)."""

@@ -24,6 +24,11 @@ def product_detail_list(*, user: User | AnonymousUser) -> ProductQuerySet:
     )
 
 
+def product_visible_list(*, user: User | AnonymousUser) -> ProductQuerySet:
+    """Products the user may see, nothing loaded beside them (for reading an image)."""
+    return Product.objects.visible_to(user)
+
+
 def product_owned_list(*, user: User) -> ProductQuerySet:
     """The user's own products: the only ones they may change."""
     return Product.objects.owned_by(user).select_related("owner", "category").with_review_stats()

@@ -1,6 +1,11 @@
-from rest_framework import serializers
+from typing import Any
 
+from django.core.files import File
+from rest_framework import exceptions, serializers
+
+from apps.catalog.images import MAX_IMAGE_BYTES, ImageTooLargeError, inspect_image
 from apps.catalog.models import Category, Product, Review
+from apps.core.exceptions import ErrorCode
 
 
 class CategorySerializer(serializers.ModelSerializer[Category]):
@@ -49,9 +54,17 @@ class ProductListSerializer(serializers.ModelSerializer[Product]):
 class ProductDetailSerializer(ProductListSerializer):
     # Filled by selectors.product_detail_list: the latest reviews, prefetched per page.
     recent_reviews = ReviewSerializer(many=True, read_only=True)
+    # Whether GET .../image/ has something to serve; never the storage's own URL.
+    has_image = serializers.BooleanField(read_only=True)
 
     class Meta(ProductListSerializer.Meta):
-        fields = [*ProductListSerializer.Meta.fields, "description", "recent_reviews", "created_at"]
+        fields = [
+            *ProductListSerializer.Meta.fields,
+            "description",
+            "has_image",
+            "recent_reviews",
+            "created_at",
+        ]
         read_only_fields = fields
 
 
@@ -70,3 +83,27 @@ class ReviewWriteSerializer(serializers.ModelSerializer[Review]):
     class Meta:
         model = Review
         fields = ["rating", "body"]
+
+
+class ImageTooLarge(exceptions.APIException):
+    status_code = 413
+    default_code = ErrorCode.REQUEST_TOO_LARGE.value
+    default_detail = f"The image is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MiB."
+
+
+class ProductImageSerializer(serializers.Serializer[dict[str, Any]]):
+    """The multipart upload: one `image` part, checked by its bytes (apps.catalog.images)."""
+
+    image = serializers.FileField(
+        allow_empty_file=False,
+        help_text=f"A PNG, JPEG or WebP image of at most {MAX_IMAGE_BYTES} bytes. The file "
+        "name and the part's Content-Type are ignored: the type is read from the content.",
+    )
+
+    def validate_image(self, value: File[Any]) -> File[Any]:
+        try:
+            inspect_image(value)
+        except ImageTooLargeError:
+            # Too large is not a field error but a refused body: 413, as for any oversize.
+            raise ImageTooLarge from None
+        return value  # an UnsupportedImageError is a field error: 400 validation_error

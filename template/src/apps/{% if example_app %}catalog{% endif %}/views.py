@@ -1,9 +1,13 @@
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from django.http import FileResponse, HttpResponseBase, HttpResponseRedirect
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,10 +16,12 @@ from rest_framework.throttling import UserRateThrottle
 
 from apps.catalog import selectors, services
 from apps.catalog.filters import ProductFilter
+from apps.catalog.images import ImageType
 from apps.catalog.models import Category, Product
 from apps.catalog.serializers import (
     CategorySerializer,
     ProductDetailSerializer,
+    ProductImageSerializer,
     ProductListSerializer,
     ProductWriteSerializer,
     ReviewSerializer,
@@ -66,6 +72,8 @@ class ProductViewSet(
             return selectors.product_list(user=self.request.user)
         if self.action in {"retrieve", "review"}:
             return selectors.product_detail_list(user=self.request.user)
+        if self.action == "image":
+            return selectors.product_visible_list(user=self.request.user)
         return selectors.product_owned_list(user=authenticated_user(self.request))
 
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:
@@ -76,6 +84,8 @@ class ProductViewSet(
                 return ProductWriteSerializer
             case "review":
                 return ReviewWriteSerializer
+            case "set_image":
+                return ProductImageSerializer
             case _:
                 return ProductDetailSerializer
 
@@ -129,3 +139,54 @@ class ProductViewSet(
             product=product, author=authenticated_user(self.request), **serializer.validated_data
         )
         return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=None,
+        responses={
+            (200, "image/*"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The image (local storage)."
+            ),
+            302: OpenApiResponse(
+                description="Object storage: `Location` is a signed URL to the image that "
+                "expires within minutes; fetch it at once, do not store it."
+            ),
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def image(self, request: Request, pk: str) -> HttpResponseBase:
+        """The product's image, to anyone who may see the product; 404 when it has none."""
+        product = self.get_object()
+        if not product.image.name:
+            raise NotFound("This product has no image.")
+        response: HttpResponseBase
+        if settings.MEDIA_SIGNED_URLS:
+            response = HttpResponseRedirect(product.image.url)
+        else:
+            kind = ImageType.from_name(product.image.name)
+            response = FileResponse(product.image.open("rb"), content_type=kind.content_type)
+        # Per-user content behind a permission check: no shared cache may keep it.
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    @extend_schema(
+        request={"multipart/form-data": ProductImageSerializer},
+        responses={
+            200: ProductDetailSerializer,
+            400: OpenApiResponse(
+                description="Not a PNG, JPEG or WebP image (problem+json, `validation_error`); "
+                "nothing is stored."
+            ),
+            413: OpenApiResponse(
+                description="Larger than the limit (problem+json, `request_too_large`); "
+                "nothing is stored."
+            ),
+        },
+    )
+    @image.mapping.put
+    def set_image(self, request: Request, pk: str) -> Response:
+        """Set or replace the product's image (owner only). 413 past the size limit."""
+        product = self.get_object()
+        serializer = ProductImageSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.set_product_image(product=product, image=serializer.validated_data["image"])
+        return self._detail(product)
