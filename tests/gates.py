@@ -229,6 +229,7 @@ def prod_check_env(project: Path, database_url: str) -> dict[str, str]:
         "DJANGO_ALLOWED_HOSTS": "api.example.com",
         "DJANGO_CSRF_TRUSTED_ORIGINS": "https://api.example.com",
         "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "DJANGO_ADMIN_URL": "staff-harness/",
         # media_storage=s3: placeholders; nothing connects to the store at start-up.
         "S3_BUCKET_NAME": "media",
         "S3_ENDPOINT_URL": "http://127.0.0.1:9",

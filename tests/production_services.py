@@ -43,8 +43,17 @@ STOP_TIMEOUT = 20
 def prod_env(
     project: Path, base: Mapping[str, str], database_url: str, **overrides: str
 ) -> dict[str, str]:
-    """``base`` plus every variable prod requires; ``overrides`` win (a value of "" unsets)."""
-    env = {**base, **prod_check_env(project, database_url), "UV_LOCKED": "1"}
+    """``base`` plus every variable prod requires; ``overrides`` win (a value of "" unsets).
+
+    The harness plays the TLS-terminating proxy (it sends `X-Forwarded-Proto: https`), so
+    one trusted proxy is configured; tests of a service without one override it with "0".
+    """
+    env = {
+        **base,
+        **prod_check_env(project, database_url),
+        "UV_LOCKED": "1",
+        "DJANGO_TRUSTED_PROXIES": "1",
+    }
     for key, value in overrides.items():
         if value == "":
             env.pop(key, None)

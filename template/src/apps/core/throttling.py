@@ -1,9 +1,40 @@
-from rest_framework.request import Request
-from rest_framework.throttling import SimpleRateThrottle
-from rest_framework.views import APIView
+"""Throttles keyed on the client's address as `apps.core.addresses.client_address` finds it.
+
+DRF's own `get_ident` would agree while `REST_FRAMEWORK["NUM_PROXIES"]` matches
+TRUSTED_PROXIES; these classes use the one definition the log-in lock-out uses too, so a
+change there cannot leave the two disagreeing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rest_framework import throttling
+
+from apps.core.addresses import client_address
+
+if TYPE_CHECKING:
+    # Only named in annotations: rest_framework.views imports the default throttle classes
+    # (these) while it defines APIView, so importing it here at run time would be circular.
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
 
-class AuthRateThrottle(SimpleRateThrottle):
+class AnonRateThrottle(throttling.AnonRateThrottle):
+    """The `anon` rate, per client address."""
+
+    def get_ident(self, request: Request) -> str:
+        return client_address(request)
+
+
+class UserRateThrottle(throttling.UserRateThrottle):
+    """The `user` rate, per user; per client address for anonymous requests."""
+
+    def get_ident(self, request: Request) -> str:
+        return client_address(request)
+
+
+class AuthRateThrottle(throttling.SimpleRateThrottle):
     """Limits log-in and token requests per client address (the `auth` rate).
 
     Applied to the endpoints that take credentials, so that guessing passwords or replaying
@@ -11,6 +42,9 @@ class AuthRateThrottle(SimpleRateThrottle):
     """
 
     scope = "auth"
+
+    def get_ident(self, request: Request) -> str:
+        return client_address(request)
 
     def get_cache_key(self, request: Request, view: APIView) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
