@@ -34,17 +34,27 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "request_id": getattr(record, "request_id", "-"),
         }
+        # Set by apps.core.telemetry.TraceIdFilter when the service traces.
+        for key in ("trace_id", "span_id"):
+            if hasattr(record, key):
+                entry[key] = getattr(record, key)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
 
 
-def logging_config(*, formatter: Literal["plain", "json"], level: str | int) -> dict[str, Any]:
-    """The `LOGGING` setting: one console handler that tags lines with the request id."""
+def logging_config(
+    *, formatter: Literal["plain", "json"], level: str | int, trace_ids: bool = False
+) -> dict[str, Any]:
+    """The `LOGGING` setting: one console handler that tags lines with the request id
+    (and, with `trace_ids`, the trace and span ids)."""
+    filters: dict[str, dict[str, str]] = {"request_id": {"()": "apps.core.logs.RequestIdFilter"}}
+    if trace_ids:
+        filters["trace_ids"] = {"()": "apps.core.telemetry.TraceIdFilter"}
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": "apps.core.logs.RequestIdFilter"}},
+        "filters": filters,
         "formatters": {
             "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
             "json": {"()": "apps.core.logs.JsonFormatter"},
@@ -52,7 +62,7 @@ def logging_config(*, formatter: Literal["plain", "json"], level: str | int) -> 
         "handlers": {
             "console": {
                 "class": "logging.StreamHandler",
-                "filters": ["request_id"],
+                "filters": list(filters),
                 "formatter": formatter,
             },
         },
