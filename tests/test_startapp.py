@@ -3,13 +3,12 @@
 For the default render and for `example_app=false`, rendered and synced once each:
 
 - `uv run python manage.py startapp orders` (the project's own command, default settings as
-  a developer runs it) creates `src/apps/orders/` and prints the two registration lines;
-  the test applies exactly those lines (one into `INSTALLED_APPS` in
-  `src/config/settings/base.py`, one into the `api_v1` list in `src/config/urls.py`) and
-  runs every gate of tests/gates.py (ruff, format, mypy, the import contracts, check
-  --deploy, makemigrations --check, spectacular, the generated pytest with its coverage
-  floor): all green, no warning; the new app's
-  tests are among those that ran and its routes are in the OpenAPI schema.
+  a developer runs it) creates `src/apps/orders/` and registers it itself (one line into
+  `INSTALLED_APPS` in `src/config/settings/base.py`, one into the `api_v1` list in
+  `src/config/urls.py`); with no manual step the test runs every gate of tests/gates.py
+  (ruff, format, mypy, the import contracts, check --deploy, makemigrations --check,
+  spectacular, the generated pytest with its coverage floor): all green, no warning; the
+  new app's tests are among those that ran and its routes are in the OpenAPI schema.
 - Names that must be refused: an existing app (`users`) and a name that shadows an
   importable module (`json`) fail with a message that says why, and leave no directory.
 """
@@ -30,12 +29,11 @@ __all__ = ["pg_cluster"]  # the fixture, imported to be used here
 
 pytestmark = pytest.mark.slow
 
-SETTINGS_LINE_RE = re.compile(
-    r"^\s+src/config/settings/base\.py, in INSTALLED_APPS:\s+(?P<line>\S.*?)\s*$", re.MULTILINE
+REGISTERED = (
+    '  Registered in src/config/settings/base.py, in INSTALLED_APPS:  "apps.orders",',
+    '  Registered in src/config/urls.py, in api_v1:  path("orders/", include("apps.orders.urls")),',
 )
-URLS_LINE_RE = re.compile(
-    r"^\s+src/config/urls\.py, in api_v1:\s+(?P<line>\S.*?)\s*$", re.MULTILINE
-)
+REGISTRY_FILES = ("src/config/settings/base.py", "src/config/urls.py")
 RENDERS: dict[str, dict[str, Any]] = {"default": {}, "no-example-app": {"example_app": False}}
 
 
@@ -59,14 +57,6 @@ def manage(project: Path, *args: str) -> tuple[int, str]:
     return result.returncode, result.stdout + result.stderr
 
 
-def insert_into_list(path: Path, opening: str, line: str) -> None:
-    """Add `line` as the last item of the list literal that starts with `opening`."""
-    text = path.read_text()
-    start = text.index(opening)
-    end = text.index("\n]\n", start)
-    path.write_text(f"{text[:end]}\n    {line}{text[end:]}")
-
-
 def app_dirs(project: Path) -> dict[str, list[str]]:
     """Each app directory under src/apps/ with its files, to prove nothing was left behind."""
     apps_dir = project / "src/apps"
@@ -74,7 +64,7 @@ def app_dirs(project: Path) -> dict[str, list[str]]:
         child.name: sorted(str(p.relative_to(child)) for p in child.rglob("*") if p.is_file())
         for child in apps_dir.iterdir()
         if child.is_dir() and child.name != "__pycache__"
-    }
+    } | {name: [(project / name).read_text()] for name in REGISTRY_FILES}
 
 
 @pytest.mark.parametrize(
@@ -96,7 +86,7 @@ def test_refused_names_leave_nothing_behind(service: Path, name: str, message: s
     assert returncode != 0, f"startapp {name} was accepted:\n{output}"
     assert f"CommandError: {message}" in output, output
     assert "Traceback" not in output, f"a clear message, not a crash:\n{output}"
-    assert app_dirs(service) == before, f"startapp {name} changed src/apps/"
+    assert app_dirs(service) == before, f"startapp {name} changed src/apps/, settings or urls"
 
 
 def test_startapp_orders_passes_every_gate(
@@ -109,20 +99,10 @@ def test_startapp_orders_passes_every_gate(
     assert returncode == 0, output
     assert (service / "src/apps/orders/tests/test_api.py").is_file(), output
 
-    settings_line = SETTINGS_LINE_RE.search(output)
-    urls_line = URLS_LINE_RE.search(output)
-    assert settings_line, f"startapp did not print the INSTALLED_APPS line:\n{output}"
-    assert urls_line, f"startapp did not print the api_v1 line:\n{output}"
-    assert settings_line["line"] == '"apps.orders",'
-    assert urls_line["line"] == 'path("orders/", include("apps.orders.urls")),'
-    insert_into_list(
-        service / "src/config/settings/base.py", "INSTALLED_APPS = [\n", settings_line["line"]
-    )
-    insert_into_list(
-        service / "src/config/urls.py",
-        "api_v1: list[URLPattern | URLResolver] = [\n",
-        urls_line["line"],
-    )
+    for line in REGISTERED:
+        assert line in output.splitlines(), f"startapp did not say {line!r}:\n{output}"
+    assert '    "apps.orders",\n]' in (service / REGISTRY_FILES[0]).read_text()
+    assert 'include("apps.orders.urls")' in (service / REGISTRY_FILES[1]).read_text()
 
     name = "startapp_" + re.sub(r"\W", "_", service.parent.name).lower()
     database_url = pg_cluster.create_database(name[:63])
