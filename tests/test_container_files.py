@@ -155,6 +155,29 @@ def test_dockerfile_builds_a_non_root_runtime_with_uv(
     assert {".env", ".git", ".venv"} <= set(ignored), ignored
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_image_carries_the_version_the_ci_builds_it_with(
+    backend: str, rendered_for: Callable[[str], Path]
+) -> None:
+    """GET /version answers SERVICE_VERSION and SERVICE_COMMIT: build args in the runtime
+    stage ("unknown" by default), kept as environment variables, passed by the CI's build."""
+    project = rendered_for(backend)
+    runtime = " \n".join(dockerfile_stages((project / "Dockerfile").read_text())["runtime"])
+    workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
+    builds = [
+        str(step.get("run", ""))
+        for step in workflow["jobs"]["container"]["steps"]
+        if "docker build" in str(step.get("run", ""))
+    ]
+
+    for name in ("SERVICE_VERSION", "SERVICE_COMMIT"):
+        assert f"ARG {name}=unknown" in runtime
+        assert f"{name}=${{{name}}}" in runtime, f"{name} is not kept in the image's environment"
+    assert len(builds) == 1, builds
+    assert '--build-arg "SERVICE_VERSION=${{ github.ref_name }}"' in builds[0]
+    assert '--build-arg "SERVICE_COMMIT=${{ github.sha }}"' in builds[0]
+
+
 # --------------------------------------------------------------------------- compose
 
 

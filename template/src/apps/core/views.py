@@ -1,12 +1,15 @@
-"""Probes for load balancers and orchestrators.
+"""Probes for load balancers and orchestrators, and the running version.
 
 `/healthz` answers whether the process is alive and does no I/O, so a slow database never
 gets a healthy process restarted. `/readyz` answers whether this instance can serve traffic
-now: it checks the database and the cache, and returns 503 naming what failed.
+now: it checks the database and the cache, and returns 503 naming what failed. `/version`
+names the release and commit the image was built from, so an operator (or a deploy
+pipeline) can tell which build answers; it holds nothing a built image does not.
 """
 
 import logging
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
@@ -20,6 +23,12 @@ logger = logging.getLogger(__name__)
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_GET
+def version(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"version": settings.SERVICE_VERSION, "commit": settings.SERVICE_COMMIT})
 
 
 def _database_ok() -> bool:

@@ -1,6 +1,7 @@
 import pytest
 from django.db import DatabaseError
 from django.test import Client
+from pytest_django.fixtures import SettingsWrapper
 
 
 def test_healthz_answers_without_touching_the_database(client: Client) -> None:
@@ -55,3 +56,19 @@ def test_readyz_is_unavailable_when_the_cache_fails(
 
 def test_health_probes_refuse_writes(client: Client) -> None:
     assert client.post("/healthz").status_code == 405
+
+
+def test_version_is_unknown_outside_an_image(client: Client) -> None:
+    # No django_db mark: the version is read from settings, never from the database.
+    response = client.get("/version")
+
+    assert response.status_code == 200
+    assert response.json() == {"version": "unknown", "commit": "unknown"}
+    assert "no-cache" in response["Cache-Control"]
+
+
+def test_version_names_the_build(client: Client, settings: SettingsWrapper) -> None:
+    settings.SERVICE_VERSION = "1.4.2"
+    settings.SERVICE_COMMIT = "3f2c9a1e"
+
+    assert client.get("/version").json() == {"version": "1.4.2", "commit": "3f2c9a1e"}
