@@ -38,16 +38,25 @@ VENV_BIN = Path(sys.executable).parent
 KUBERNETES_VERSION = "1.37.0"
 OVERLAYS = ("staging", "production")
 ANSWER_SETS = {
-    "django_tasks": {"task_backend": "django_tasks", "use_sentry": False},
-    "celery-sentry": {"task_backend": "celery", "use_sentry": True},
-}
+    "django_tasks": {
+        "task_backend": "django_tasks", "media_storage": "local", "observability": True,
+        "use_sentry": False,
+    },
+    "celery-s3-sentry": {
+        "task_backend": "celery", "media_storage": "s3", "observability": False,
+        "use_sentry": True,
+    },
+}  # fmt: skip
 WORKER_COMMANDS = {
     "django_tasks": ["python", "manage.py", "db_worker"],
     "celery": ["celery", "--workdir", "src", "--app", "config", "worker", "--loglevel", "INFO"],
 }
 PRESTOP_SLEEP_RE = re.compile(r"sleep\s+(\d+)")
 # Variables that hold credentials: they belong in the Secret, never in the ConfigMap.
-SECRET_VARIABLES = {"DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "DJANGO_SMTP_PASSWORD"}
+SECRET_VARIABLES = {
+    "DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "DJANGO_SMTP_PASSWORD",
+    "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY",
+}  # fmt: skip
 
 
 def tool(name: str) -> str:
@@ -255,13 +264,25 @@ def test_settings_and_secrets(
         re.S,
     )
     assert secret_command, "README.md shows no `create secret generic my-service-env`"
-    in_secret = set(re.findall(r"--from-literal=([A-Z_]+)=", secret_command[0]))
+    in_secret = set(re.findall(r"--from-literal=([A-Z][A-Z0-9_]*)=", secret_command[0]))
     missing = required_in_prod(project) - config.keys() - in_secret
     assert not missing, f"required in prod but neither in the ConfigMap nor the Secret: {missing}"
     for name, spec in rendered.pod_specs():
         for container in spec["containers"]:
             refs = [e.get("secretRef", {}).get("name") for e in container.get("envFrom", [])]
             assert "my-service-env" in refs, f"{name} does not read the Secret"
+    # Uploads: a shared volume on every web pod, or object storage.
+    web = rendered.get("Deployment", "web")["spec"]["template"]["spec"]
+    mounts = {m["mountPath"]: m["name"] for m in web["containers"][0]["volumeMounts"]}
+    if ANSWER_SETS[case[0]]["media_storage"] == "local":
+        claim = rendered.get("PersistentVolumeClaim", "media")
+        assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
+        volumes = {v["name"]: v for v in web["volumes"]}
+        media = volumes[mounts[config["DJANGO_MEDIA_ROOT"]]]
+        assert media["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+    else:
+        assert not rendered.all("PersistentVolumeClaim")
+        assert {"S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"} <= in_secret
     # The admin Ingress covers the admin path the settings serve.
     admin_path = rendered.get("Ingress", "admin")["spec"]["rules"][0]["http"]["paths"][0]["path"]
     assert admin_path == "/" + config["DJANGO_ADMIN_URL"]
@@ -297,14 +318,25 @@ def test_scaling_disruption_and_network_select_the_web_pods(
     allow = rendered.get("NetworkPolicy", "web-ingress")["spec"]
     assert selects(allow["podSelector"]["matchLabels"], labels)
     assert not selects(allow["podSelector"]["matchLabels"], worker_labels)
-    assert [p["port"] for rule in allow["ingress"] for p in rule["ports"]] == [8000]
+    web_ports = [p["port"] for rule in allow["ingress"] for p in rule["ports"]]
+    assert web_ports == ([8000, 9464] if ANSWER_SETS[case[0]]["observability"] else [8000])
     egress_ports = {
         p["port"]
         for rule in rendered.get("NetworkPolicy", "egress")["spec"]["egress"]
         for p in rule["ports"]
     }
     assert {53, 5432, 6379} <= egress_ports
-    assert (443 in egress_ports) == ANSWER_SETS[case[0]]["use_sentry"]
+    answers = ANSWER_SETS[case[0]]
+    assert (443 in egress_ports) == (answers["use_sentry"] or answers["media_storage"] == "s3")
+    assert (4318 in egress_ports) == answers["observability"]
+    # Metrics: a port of their own, reachable from the monitoring namespace alone.
+    (container,) = web["spec"]["template"]["spec"]["containers"]
+    ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+    assert ports.get("metrics") == (9464 if answers["observability"] else None)
+    for rule in allow["ingress"]:
+        if any(port["port"] == 9464 for port in rule["ports"]):
+            sources = [s["namespaceSelector"]["matchLabels"] for s in rule["from"]]
+            assert sources == [{"kubernetes.io/metadata.name": "monitoring"}]
 
 
 @pytest.mark.parametrize("case", CASES, ids=["-".join(case) for case in CASES])
