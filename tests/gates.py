@@ -21,6 +21,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sidroot import SidRoot
 
 GATE_TIMEOUT = 900  # seconds; a cold `uv sync` on a slow network is the longest
 # Variables of the harness's own process that must not leak into a generated project's.
@@ -313,18 +317,28 @@ def project_gates(project: Path, database_url: str, schema_file: Path) -> list[G
 SYNC_GATE = Gate("uv sync", ["sync", "--locked"])
 
 
-def run_gate(gate: Gate, project: Path, env: Mapping[str, str]) -> GateResult:
+def run_gate(
+    gate: Gate, project: Path, env: Mapping[str, str], root: SidRoot | None = None
+) -> GateResult:
+    """``uv <gate.argv>`` in ``project``; with ``root``, inside that sid root (tests/sidroot.py:
+    ``project`` and any path in the command lie inside it, ``env`` is added to its own)."""
     started = time.perf_counter()
+    gate_env = {**env, **gate.env, "UV_LOCKED": "1"}  # `uv run` must never touch uv.lock
     try:
-        result = subprocess.run(
-            [str(find_uv()), *gate.argv],
-            cwd=project,
-            env={**env, **gate.env, "UV_LOCKED": "1"},  # `uv run` must never touch uv.lock
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=GATE_TIMEOUT,
-        )
+        if root is not None:
+            inside = str(root.path)
+            argv = [root.inside(Path(a)) if a.startswith(inside) else a for a in gate.argv]
+            result = root.run(["uv", *argv], cwd=project, env=gate_env, timeout=GATE_TIMEOUT)
+        else:
+            result = subprocess.run(
+                [str(find_uv()), *gate.argv],
+                cwd=project,
+                env=gate_env,
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=GATE_TIMEOUT,
+            )
         returncode, stdout, stderr = result.returncode, result.stdout, result.stderr
     except subprocess.TimeoutExpired as error:
         returncode = -1
@@ -336,14 +350,21 @@ def run_gate(gate: Gate, project: Path, env: Mapping[str, str]) -> GateResult:
 
 
 def assert_gates_green(
-    project: Path, database_url: str, schema_file: Path, env: Mapping[str, str], *, label: str
+    project: Path,
+    database_url: str,
+    schema_file: Path,
+    env: Mapping[str, str],
+    *,
+    label: str,
+    root: SidRoot | None = None,
 ) -> list[GateResult]:
     """Run every gate after `uv sync` (each even when an earlier one failed) and fail the
     test with the name, command and full output of each gate that failed."""
     import pytest  # only the tests call this; the benchmark times gates one by one
 
     results = [
-        run_gate(gate, project, env) for gate in project_gates(project, database_url, schema_file)
+        run_gate(gate, project, env, root)
+        for gate in project_gates(project, database_url, schema_file)
     ]
     failures = [result.report() for result in results if not result.ok]
     if failures:
@@ -361,5 +382,9 @@ def _text(data: bytes | str | None) -> str:
     return data.decode(errors="replace") if isinstance(data, bytes) else data
 
 
-def venv_python_version(project: Path) -> str | None:
+def venv_python_version(project: Path, root: SidRoot | None = None) -> str | None:
+    if root is not None:
+        script = "import sys; print('%d.%d' % sys.version_info[:2])"
+        result = root.run([".venv/bin/python", "-c", script], cwd=project)
+        return result.stdout.strip() if result.returncode == 0 else None
     return _version_of(project / ".venv" / "bin" / "python")
