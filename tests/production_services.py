@@ -148,6 +148,9 @@ def gunicorn(project: Path, env: Mapping[str, str], log_dir: Path) -> Iterator[S
         **env,
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "GUNICORN_WORKERS": "1",
+        # observability=true: the master's metrics server, on loopback and a port of its own
+        # (the default 0.0.0.0:9464 would clash between servers run side by side).
+        "METRICS_BIND": env.get("METRICS_BIND") or f"127.0.0.1:{free_port()}",
         # gunicorn's control socket goes to $XDG_RUNTIME_DIR (else ~/.gunicorn/, shared by
         # every gunicorn of the user): one directory per server, never the user's home.
         "XDG_RUNTIME_DIR": str(run_dir),
