@@ -207,3 +207,31 @@ class SidRoot:
             check=False,
             timeout=timeout,
         )
+
+
+@contextlib.contextmanager
+def toolchain(
+    python_version: str, tmp_path: Path
+) -> Iterator[tuple[Path, dict[str, str], SidRoot | None]]:
+    """Where to render a service and run its gates on ``python_version``: a folder, the
+    environment for tests/gates.py, and the sid root to run them in (None: on the host).
+
+    The host when a real interpreter is found there (uv's discovery or pyenv); else, for
+    3.14 and 3.15, the sid root (created when missing); else the test cannot run and fails.
+    """
+    from gates import base_env, find_python, find_uv
+
+    try:
+        find_python(python_version)
+    except RuntimeError:
+        if python_version not in ROOT_PYTHONS or not can_build():
+            raise
+    else:
+        yield tmp_path, base_env([python_version]), None
+        return
+    with SidRoot.open(find_uv()) as root:
+        workdir = root.workdir()
+        try:
+            yield workdir, {}, root
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
