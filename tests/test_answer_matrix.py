@@ -11,7 +11,8 @@ not, and pyproject.toml and uv.lock carry exactly the packages the answers ask f
 
 SLOW: `uv sync --locked`, then every gate of STANDARDS.md (tests/gates.py, as
 tests/test_gates.py runs them on the defaults), with everything on, and with everything
-off (once with session auth, once with JWT only), spread over Python 3.12 and 3.13.
+off (once with session auth, once with JWT only), and a mixed set, spread over the four
+Pythons (3.14 and 3.15 in the sid root where the host has none: tests/sidroot.py).
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import QUESTIONS, SUPPORTED_PYTHONS, question_values, render
-from gates import SYNC_GATE, assert_gates_green, base_env, run_gate, venv_python_version
+from conftest import QUESTIONS, question_values, render
+from gates import SYNC_GATE, assert_gates_green, run_gate, venv_python_version
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from postgres import Cluster, pg_cluster
+from sidroot import toolchain
 
 __all__ = ["pg_cluster"]  # the fixture, imported to be used here
 
@@ -233,8 +235,7 @@ def test_render_is_complete_and_fits_its_answers(
             problems.append(f"{relative}: {state}")
     if not answers["example_app"] and (project / "src/apps/catalog").exists():
         problems.append("src/apps/catalog: present with example_app=false")
-    # 3.14 has no interpreter here, so no recorded lock (test_render.py xfails that case).
-    if answers["python_version"] in SUPPORTED_PYTHONS and not (project / "uv.lock").is_file():
+    if not (project / "uv.lock").is_file():
         problems.append("uv.lock: missing")
 
     # Declared dependencies and locked packages follow the answers.
@@ -348,34 +349,53 @@ def test_render_is_complete_and_fits_its_answers(
 
 # --------------------------------------------------------------------------------- slow
 
-# The defaults are gated on 3.12 and 3.13 by tests/test_gates.py; not again here.
+# The defaults are gated on every Python by tests/test_gates.py; not again here. The other
+# sets are spread over the Pythons so each runs at least one non-default set (3.14 and 3.15
+# in the sid root where the host has no interpreter: tests/sidroot.py).
 GATE_SETS = {
-    "everything-on-py3.12": {
+    "everything-on-py3.15": {
         "api_auth": "both",
         "task_backend": "celery",
         "use_cors": True,
         "use_sentry": True,
+        "media_storage": "s3",
+        "observability": True,
         "api_docs_in_production": True,
         "example_app": True,
-        "python_version": "3.12",
+        "python_version": "3.15",
     },
-    "everything-off-session-py3.13": {
+    "everything-off-session-py3.12": {
         "api_auth": "session",
         "task_backend": "django_tasks",
         "use_cors": False,
         "use_sentry": False,
+        "media_storage": "local",
+        "observability": False,
         "api_docs_in_production": False,
         "example_app": False,
-        "python_version": "3.13",
+        "python_version": "3.12",
     },
-    "everything-off-jwt-py3.12": {
+    "everything-off-jwt-py3.13": {
         "api_auth": "jwt",
         "task_backend": "django_tasks",
         "use_cors": False,
         "use_sentry": False,
+        "media_storage": "local",
+        "observability": False,
         "api_docs_in_production": False,
         "example_app": False,
-        "python_version": "3.12",
+        "python_version": "3.13",
+    },
+    "session-celery-cors-s3-py3.14": {
+        "api_auth": "session",
+        "task_backend": "celery",
+        "use_cors": True,
+        "use_sentry": False,
+        "media_storage": "s3",
+        "observability": False,
+        "api_docs_in_production": True,
+        "example_app": True,
+        "python_version": "3.14",
     },
 }
 
@@ -385,22 +405,22 @@ GATE_SETS = {
 def test_every_gate_is_green_on(
     answers: dict[str, Any], tmp_path: Path, pg_cluster: Cluster
 ) -> None:
-    project = render(tmp_path / "svc", **answers)
-    env = base_env()
-
-    synced = run_gate(SYNC_GATE, project, env)
-    if not synced.ok:
-        pytest.fail(synced.report(), pytrace=False)
     python_version = answers["python_version"]
-    assert venv_python_version(project) == python_version
-    lock_before = (project / "uv.lock").read_bytes()
+    with toolchain(python_version, tmp_path) as (workdir, env, root):
+        project = render(workdir / "svc", **answers)
 
-    name = re.sub(r"[^a-z0-9]+", "_", f"matrix_{case_id(expected(answers))}".lower())[:63]
-    database_url = pg_cluster.create_database(name)
-    results = assert_gates_green(
-        project, database_url, tmp_path / "schema.yaml", env, label=f"for {answers}"
-    )
-    assert (project / "uv.lock").read_bytes() == lock_before, "a gate rewrote uv.lock"
+        synced = run_gate(SYNC_GATE, project, env, root)
+        if not synced.ok:
+            pytest.fail(synced.report(), pytrace=False)
+        assert venv_python_version(project, root) == python_version
+        lock_before = (project / "uv.lock").read_bytes()
+
+        name = re.sub(r"[^a-z0-9]+", "_", f"matrix_{case_id(expected(answers))}".lower())[:63]
+        database_url = pg_cluster.create_database(name)
+        results = assert_gates_green(
+            project, database_url, workdir / "schema.yaml", env, label=f"for {answers}", root=root
+        )
+        assert (project / "uv.lock").read_bytes() == lock_before, "a gate rewrote uv.lock"
     if answers.get("example_app", True):
         # The example app's service tests ran (the task among them, in-process), and passed.
         assert re.search(

@@ -35,10 +35,11 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO_ROOT, SUPPORTED_PYTHONS, git, render
+from conftest import REPO_ROOT, git, render
 from gates import SYNC_GATE, assert_gates_green, base_env, find_uv, run_gate
 from packaging.version import Version
 from postgres import Cluster, pg_cluster
+from sidroot import toolchain
 from versions import (
     ChangelogError,
     Release,
@@ -46,6 +47,7 @@ from versions import (
     build_history,
     changelog_sections,
     parse_changelog,
+    release_commit,
 )
 
 __all__ = ["pg_cluster"]  # the fixture, imported to be used here
@@ -66,6 +68,18 @@ def _earlier_tags() -> list[str]:
         return [section.tag for section in reversed(changelog_sections(REPO_ROOT)[1:])]
     except (ChangelogError, OSError):
         return []  # test_changelog_is_well_formed reports why
+
+
+def _oldest_and_newest_python(tag: str) -> list[str]:
+    """The oldest and the newest python_version choice release ``tag`` offered."""
+    try:
+        section = next(s for s in changelog_sections(REPO_ROOT) if s.tag == tag)
+        commit = release_commit(REPO_ROOT, section)
+        config = yaml.safe_load(git("show", f"{commit}:copier.yml", cwd=REPO_ROOT))
+        choices = sorted(config["python_version"]["choices"], key=Version)
+    except (ChangelogError, OSError, RuntimeError, StopIteration, subprocess.SubprocessError):
+        return [DEFAULT_PYTHON]  # the history tests report what is wrong
+    return list(dict.fromkeys([str(choices[0]), str(choices[-1])]))
 
 
 EARLIER = _earlier_tags()
@@ -164,14 +178,20 @@ def uv(project: Path, *args: str) -> str:
 
 
 def run_every_gate(project: Path, cluster: Cluster, database: str, tmp: Path) -> None:
-    """`uv sync --locked`, then every gate of STANDARDS.md (tests/gates.py); fail with all
-    the failing gates' output."""
-    env = base_env()
-    synced = run_gate(SYNC_GATE, project, env)
-    if not synced.ok:
-        pytest.fail(synced.report(), pytrace=False)
-    database_url = cluster.create_database(database)
-    assert_gates_green(project, database_url, tmp / "schema.yaml", env, label=f"in {project}")
+    """`uv sync --locked`, then every gate of STANDARDS.md (tests/gates.py) on the service's
+    own Python (in the sid root when the host has none: a copy of the project goes there);
+    fail with all the failing gates' output."""
+    with toolchain(answers(project)["python_version"], tmp) as (workdir, env, root):
+        if root is not None:
+            shutil.copytree(project, workdir / project.name, symlinks=True)
+            project = workdir / project.name
+        synced = run_gate(SYNC_GATE, project, env, root)
+        if not synced.ok:
+            pytest.fail(synced.report(), pytrace=False)
+        database_url = cluster.create_database(database)
+        assert_gates_green(
+            project, database_url, workdir / "schema.yaml", env, label=f"in {project}", root=root
+        )
 
 
 def database_name(tag: str, kind: str) -> str:
@@ -188,7 +208,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> TemplateHistory:
 
 @pytest.fixture(
     scope="module",
-    params=[(tag, python) for tag in EARLIER for python in SUPPORTED_PYTHONS],
+    params=[(tag, python) for tag in EARLIER for python in _oldest_and_newest_python(tag)],
     ids=lambda param: f"{param[0]}-py{param[1]}",
 )
 def untouched(
@@ -198,7 +218,8 @@ def untouched(
 ) -> tuple[Release, Path, dict[str, Any], str]:
     """A service generated at an earlier release, committed, then updated to the newest.
 
-    Default answers, but for each Python the gates run on. Returns the release, the
+    Default answers, but on the oldest and the newest Python the release offered (3.14 at
+    0.1.0 and 0.2.0, which shipped no lock for it: the update brings one). Returns the release, the
     project, its answers before the update, and Copier's output. Tests only read it; the
     slow gate test works on a copy.
     """
@@ -412,6 +433,42 @@ def test_every_gate_is_green_after_update(
     shutil.copytree(updated, project, symlinks=True)
     kind = f"untouched_py{before['python_version'].replace('.', '')}"
     run_every_gate(project, pg_cluster, database_name(release.tag, kind), tmp_path)
+
+
+@pytest.mark.slow
+def test_update_that_moves_a_service_to_python_314_ends_green(
+    history: TemplateHistory, tmp_path: Path, pg_cluster: Cluster
+) -> None:
+    """A 3.13 service of the latest release, updated with `--data python_version=3.14` as
+    CHANGELOG.md 0.3.0 says: no conflict, every file names 3.14, the template's 3.14 lock
+    replaces the old one, and after the steps the update message gives every gate is green
+    on a real 3.14."""
+    from copier import run_update
+
+    tag = EARLIER[-1]
+    project = copy_at(
+        history, tag, tmp_path / "service", python_version="3.13", project_slug="my_service"
+    )
+    with contextlib.redirect_stderr(io.StringIO()):
+        run_update(
+            str(project), data={"python_version": "3.14"}, defaults=True, unsafe=True,
+            overwrite=True, quiet=True, conflict="inline",
+        )  # fmt: skip
+
+    # The steps of _message_after_update: find conflicts (none expected), lock, test.
+    assert unmerged(project) == [], "changing python_version conflicted"
+    assert files_with_markers(project) == []
+    assert answers(project)["python_version"] == "3.14"
+    assert (project / ".python-version").read_text() == "3.14\n"
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert pyproject["project"]["requires-python"] == ">=3.14"
+    assert pyproject["tool"]["ruff"]["target-version"] == "py314"
+    assert "ARG PYTHON_VERSION=3.14" in (project / "Dockerfile").read_text()
+    lock = tomllib.loads((project / "uv.lock").read_text())
+    assert lock["requires-python"] == ">=3.14", "the update did not bring the 3.14 lock"
+    git("add", "--all", cwd=project)
+    git("commit", "--quiet", "--no-verify", "-m", "Python 3.14", cwd=project)
+    run_every_gate(project, pg_cluster, database_name(tag, "py313_to_py314"), tmp_path)
 
 
 # --- same version, answers file, secrets -----------------------------------------------------
@@ -646,7 +703,8 @@ def test_migrations_use_the_current_format() -> None:
     for migration in config["_migrations"]:
         assert set(migration) <= {"version", "command", "when", "working_directory"}, migration
         assert "_stage" in migration["when"], "say which stage: Copier's default is after"
-        Version(migration["version"])
+        if "version" in migration:  # without one, it runs on every update
+            Version(migration["version"])
         command = migration["command"]
         assert isinstance(command, list), "a list runs without a shell: no quoting problems"
         assert command[0] == "{{ _copier_python }}"
