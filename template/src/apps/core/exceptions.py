@@ -57,7 +57,7 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     THROTTLED = "throttled"
     CONFLICT = "conflict"
-    TOKEN_NOT_VALID = "token_not_valid"
+    TOKEN_NOT_VALID = "token_not_valid"  # noqa: S105  # an error code, not a credential
     BAD_REQUEST = "bad_request"
     INVALID_HOST = "invalid_host"
     REQUEST_TOO_LARGE = "request_too_large"
@@ -93,7 +93,7 @@ class ProblemResponse(Response):
         self.accepted_renderer = JSONRenderer()
         self.accepted_media_type = PROBLEM_CONTENT_TYPE
         if getattr(self, "renderer_context", None) is None:  # built outside a view
-            self.renderer_context = {}
+            self.renderer_context: dict[str, Any] = {}
         return super().rendered_content
 
 
