@@ -12,17 +12,20 @@ the versions the gates ran.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import shutil
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from conftest import QUESTIONS, REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "extensions"))
 
-import context  # noqa: E402
+import context
 
 PYTHON_CHOICES = tuple(str(choice) for choice in QUESTIONS["python_version"]["choices"])
 PROFILES = sorted({context.dependency_profile(a) for a in context.profile_answers()})
@@ -118,6 +121,43 @@ def test_recorded_lock_becomes_the_services_lock() -> None:
         f'"{context.LOCK_NAME_PLACEHOLDER}"', '"stock-ledger"'
     )
     assert context.LOCK_NAME_PLACEHOLDER not in text
+
+
+def load_relock() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("relock", REPO_ROOT / "scripts" / "relock.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["relock"] = module  # its dataclass looks the module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    ("python_version", "profile"),
+    [(PYTHON_CHOICES[0], PROFILES[0]), (PYTHON_CHOICES[-1], PROFILES[-1])],
+)
+def test_relock_direct_render_writes_what_copier_writes(
+    tmp_path: Path, python_version: str, profile: str
+) -> None:
+    """relock.py renders pyproject.toml without Copier for speed; it must be the same bytes
+    (relock.py also compares the two on its first lock and falls back to Copier)."""
+    relock = load_relock()
+    answers = next(a for a in context.profile_answers() if context.dependency_profile(a) == profile)
+    job = relock.Job(python_version, answers)
+    snapshot = relock.template_snapshot()
+    try:
+        relock.copier_render(snapshot, tmp_path / "copier", job)
+        relock.DirectRenderer(snapshot).render(tmp_path / "direct", job)
+    finally:
+        shutil.rmtree(snapshot)
+    for name in relock.RENDERED:
+        written = name.removesuffix(".jinja")
+        copier_text = (tmp_path / "copier" / written).read_text()
+        assert (tmp_path / "direct" / written).read_text() == copier_text, written
+    assert f'requires-python = ">={python_version}"' in copier_text + (
+        (tmp_path / "copier" / "pyproject.toml").read_text()
+    )
 
 
 @pytest.mark.slow
