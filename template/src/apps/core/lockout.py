@@ -18,20 +18,27 @@ The cache is not the database: if it cannot be reached, log-in goes on without t
 password hasher still slow guessing.
 """
 
+from __future__ import annotations
+
 import hashlib
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
 from apps.core.addresses import client_address
+
+if TYPE_CHECKING:
+    # Named in annotations only (the user model, settings.AUTH_USER_MODEL): core does not
+    # depend on the users app at run time.
+    from apps.users.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +106,7 @@ class LockoutBackend(ModelBackend):
         username: str | None = None,
         password: str | None = None,
         **kwargs: Any,
-    ) -> AbstractBaseUser | None:
+    ) -> User | None:
         if username is None:  # simplejwt and others pass the USERNAME_FIELD by name
             username = kwargs.get(get_user_model().USERNAME_FIELD)
         if username is None or password is None:
@@ -122,3 +129,15 @@ class LockoutBackend(ModelBackend):
             return None
         _clear(counters["account"])
         return user
+
+    async def aauthenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> User | None:
+        # ModelBackend's own async version would check the password without the limits.
+        return await sync_to_async(self.authenticate)(
+            request, username=username, password=password, **kwargs
+        )

@@ -13,7 +13,9 @@ FORGED = {
 
 
 def address(**meta: str) -> str:
-    return client_address(RequestFactory().get("/", REMOTE_ADDR="192.0.2.10", **meta))
+    request = RequestFactory().get("/", REMOTE_ADDR="192.0.2.10")
+    request.META.update(meta)
+    return client_address(request)
 
 
 def test_without_trusted_proxies_only_the_socket_counts() -> None:
