@@ -9,6 +9,8 @@ from apps.catalog.choices import ProductStatus
 from apps.catalog.querysets import ProductQuerySet
 from apps.core.models import TimeStampedModel
 
+PRODUCT_SLUG_MAX_LENGTH = 200
+
 
 class Category(TimeStampedModel):
     name = models.CharField(max_length=100)
@@ -35,7 +37,8 @@ class Product(TimeStampedModel):
     )
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
     name = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=200)
+    # Derived from the name by the services (apps.core.slugs): letters of any script.
+    slug = models.SlugField(max_length=PRODUCT_SLUG_MAX_LENGTH, allow_unicode=True)
     description = models.TextField(blank=True)
     price = models.DecimalField(
         max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0.00"))]

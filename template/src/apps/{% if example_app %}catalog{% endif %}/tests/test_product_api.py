@@ -1,3 +1,4 @@
+import re
 from decimal import Decimal
 
 import pytest
@@ -145,6 +146,32 @@ def test_create_sets_owner_and_slug_server_side(api: APIClient, user: User) -> N
     assert product.owner == user
     assert response.json()["slug"] == "blue-mug"
     assert response.json()["status"] == "draft"
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [("日本語の商品", "日本語の商品"), ("Crème Brûlée", "crème-brûlée"), ("Кружка", "кружка")],
+)
+def test_names_in_any_script_keep_their_letters_in_the_slug(
+    api: APIClient, name: str, slug: str
+) -> None:
+    category = CategoryFactory.create()
+
+    response = api.post(PRODUCTS_URL, {"name": name, "category": category.pk, "price": "1.00"})
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["slug"] == slug
+
+
+def test_a_name_without_letters_gets_a_generated_slug(api: APIClient) -> None:
+    category = CategoryFactory.create()
+
+    first = api.post(PRODUCTS_URL, {"name": "!!!", "category": category.pk, "price": "1.00"})
+    second = api.post(PRODUCTS_URL, {"name": "???", "category": category.pk, "price": "1.00"})
+
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert re.fullmatch(r"product-[0-9a-f]{8}", first.json()["slug"])
+    assert first.json()["slug"] != second.json()["slug"]
 
 
 def test_create_with_invalid_data_is_a_400_problem(api: APIClient) -> None:
