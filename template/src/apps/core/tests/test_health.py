@@ -1,7 +1,7 @@
 import pytest
 from django.db import DatabaseError
 from django.test import Client
-from pytest_django.fixtures import SettingsWrapper
+from pytest_django import Settings
 
 
 def test_healthz_answers_without_touching_the_database(client: Client) -> None:
@@ -67,7 +67,7 @@ def test_version_is_unknown_outside_an_image(client: Client) -> None:
     assert "no-cache" in response["Cache-Control"]
 
 
-def test_version_names_the_build(client: Client, settings: SettingsWrapper) -> None:
+def test_version_names_the_build(client: Client, settings: Settings) -> None:
     settings.SERVICE_VERSION = "1.4.2"
     settings.SERVICE_COMMIT = "3f2c9a1e"
 
