@@ -11,7 +11,8 @@ update) lists the deleted files that changed since the last copy or update.
 - The case of the issue, through Copier: a service from the newest earlier release (both
   auth methods), with committed edits to `apps/users/session_views.py` and its test,
   updated to the working tree with `api_auth=jwt`. Both files are gone, both are named in
-  the warning, and `git checkout HEAD -- <path>` gives back the edited version.
+  the warning, and `git checkout HEAD -- <path>` gives back the edited version. The same
+  update brings AGENTS.md, and leaves the team's own AGENTS.local.md exactly as it was.
 """
 
 from __future__ import annotations
@@ -123,7 +124,9 @@ def test_update_to_jwt_names_the_edited_session_files(
         assert (project / path).is_file(), f"{EARLIER[-1]} did not render {path}"
         with (project / path).open("a") as file:
             file.write(EDIT)
-    commit(project, "Team edits to the session views and their test")
+    team_rules = "# This team's rules\n\nOrders are never deleted, only cancelled.\n"
+    (project / "AGENTS.local.md").write_text(team_rules)
+    commit(project, "Team edits to the session views and their test; our agent rules")
     capfd.readouterr()
 
     run_update(
@@ -139,5 +142,7 @@ def test_update_to_jwt_names_the_edited_session_files(
     assert "WARNING: 2 of them held changes of yours" in warning, output
     for path in SESSION_FILES:
         assert f"    {path}\n" in warning, output
+    assert (project / "AGENTS.local.md").read_text() == team_rules
+    assert "## Commands" in (project / "AGENTS.md").read_text()
     git("checkout", "HEAD", "--", SESSION_FILES[0], cwd=project)
     assert (project / SESSION_FILES[0]).read_text().endswith(EDIT)
