@@ -34,6 +34,8 @@ Timeouts, sent as session settings when a connection opens (milliseconds; 0 turn
 - `DJANGO_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS` (default 60000): the server ends a session
   left idle inside a transaction, which would otherwise hold its locks and block vacuum.
 
+The task workers load the same settings, so the same limits hold for tasks: give a
+worker whose tasks legitimately run longer queries its own `DJANGO_DB_STATEMENT_TIMEOUT_MS`.
 Migrations may need longer statements (building an index on a large table): `migrate`
 lifts the statement timeout for its own session (`lift_statement_timeout_for_migrations`)
 and keeps the lock timeout, so a migration that cannot get its lock fails and is retried
