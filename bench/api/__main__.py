@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from . import __doc__ as PACKAGE_DOC
-from .common import LOAD_PAGE_SIZE, QUIET_CORES, REPO_ROOT, log, run
+from .common import LOAD_PAGE_SIZE, QUIET_CORES, REPO_ROOT, free_port, log, run
 from .endpoints import ENDPOINTS, check_endpoint, write_bench_files
 from .load import Measured, cpu_snapshot, load_python, load_wrk, split_cpu, wait_until_quiet
 from .render import find_uv, render_service, template_version, tool_env
@@ -118,6 +118,9 @@ def main() -> int:
             # The service's own switch (apps/core/database.py): psycopg's pool or persistent
             # connections; the report names which one was measured.
             DJANGO_DB_POOL="true" if args.db_pool == "on" else "false",
+            DJANGO_ADMIN_URL="bench-admin/",  # required by the prod settings
+            # observability=true: the gunicorn master's metrics server, on loopback only.
+            METRICS_BIND=f"127.0.0.1:{free_port()}",
         )
         python = str(service / ".venv" / "bin" / "python")
         log("migrate")
