@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 import factory
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from apps.catalog.choices import ProductStatus
@@ -40,3 +41,22 @@ class ReviewFactory(factory.django.DjangoModelFactory[Review]):
     product = factory.SubFactory(ProductFactory, published=True)
     author = factory.SubFactory(UserFactory)
     rating = 4
+
+
+# The first bytes of each accepted format (apps.catalog.images); the rest does not matter
+# to the check, which reads the signature only.
+PNG_HEAD = b"\x89PNG\r\n\x1a\n"
+JPEG_HEAD = b"\xff\xd8\xff\xe0"
+WEBP_HEAD = b"RIFF\x00\x00\x00\x00WEBP"
+
+
+def image_upload(
+    *,
+    head: bytes = PNG_HEAD,
+    size: int = 256,
+    name: str = "photo.png",
+    content_type: str = "image/png",
+) -> SimpleUploadedFile:
+    """An uploaded file of ``size`` bytes starting with ``head``, named as a client would."""
+    content = head + b"\x00" * (size - len(head))
+    return SimpleUploadedFile(name, content, content_type=content_type)

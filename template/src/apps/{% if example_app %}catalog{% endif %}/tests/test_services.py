@@ -3,11 +3,19 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
-from pytest_django import DjangoCaptureOnCommitCallbacks
+from django.core.files.storage import Storage, default_storage
+from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
 
 from apps.catalog.choices import ProductStatus
-from apps.catalog.services import add_review, create_product, publish_product, update_product
-from apps.catalog.tests.factories import CategoryFactory, ProductFactory
+from apps.catalog.models import Product
+from apps.catalog.services import (
+    add_review,
+    create_product,
+    publish_product,
+    set_product_image,
+    update_product,
+)
+from apps.catalog.tests.factories import CategoryFactory, ProductFactory, image_upload
 from apps.users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -82,3 +90,29 @@ def test_add_review_refuses_the_owner_and_drafts() -> None:
         add_review(product=published, author=published.owner, rating=5)
     with pytest.raises(ValidationError, match="Only published"):
         add_review(product=draft, author=UserFactory.create(), rating=5)
+
+
+@pytest.fixture
+def storage(settings: Settings) -> Storage:
+    settings.STORAGES = {**settings.STORAGES}  # a new, empty in-memory storage
+    return default_storage
+
+
+def test_set_product_image_checks_the_bytes_for_every_caller(storage: Storage) -> None:
+    product = ProductFactory.create()
+
+    with pytest.raises(ValidationError) as raised:
+        set_product_image(product=product, image=image_upload(head=b"GIF89a"))
+
+    assert raised.value.code == "unsupported_image"
+    assert not storage.exists("products/images")
+
+
+def test_set_product_image_deletes_the_new_object_when_the_row_is_gone(storage: Storage) -> None:
+    product = ProductFactory.create()
+    Product.objects.filter(pk=product.pk).delete()
+
+    with pytest.raises(Product.DoesNotExist):
+        set_product_image(product=product, image=image_upload())
+
+    assert storage.listdir("products/images") == ([], [])
