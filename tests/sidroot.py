@@ -182,6 +182,9 @@ class SidRoot:
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "LANG": "C.UTF-8",
             "UV_CACHE_DIR": UV_CACHE_IN_ROOT,
+            # The cache is a bind mount: hard links across mounts fail (EXDEV), so uv copies,
+            # as in the generated Dockerfile's cache mount.
+            "UV_LINK_MODE": "copy",
             "UV_PYTHON_DOWNLOADS": "never",
             "UV_NO_PROGRESS": "1",
             "SSL_CERT_FILE": CA_BUNDLE_IN_ROOT,
