@@ -17,6 +17,7 @@ from . import __doc__ as PACKAGE_DOC
 from .common import LOAD_PAGE_SIZE, QUIET_CORES, REPO_ROOT, free_port, log, run
 from .endpoints import ENDPOINTS, check_endpoint, write_bench_files
 from .load import Measured, cpu_snapshot, load_python, load_wrk, split_cpu, wait_until_quiet
+from .otlp_sink import otlp_sink
 from .render import find_uv, render_service, template_version, tool_env
 from .report import build_report, loadavg, machine, versions
 from .seeding import seed
@@ -54,6 +55,10 @@ def parse_args() -> argparse.Namespace:
         help="the python_version answer (default: the template's default)")  # fmt: skip
     add("--db-pool", choices=["on", "off"], default="on",
         help="psycopg's connection pool (on, the default) or persistent connections")  # fmt: skip
+    add("--observability", choices=["off", "on", "export"], default="on",
+        help="the observability answer: off (not generated), on (the default: metrics, "
+        "no tracer without an OTLP endpoint) or export (spans sent to an OTLP/HTTP sink "
+        "on loopback)")  # fmt: skip
     add("--json", type=Path, help="also write the raw figures to this file")
     args = parser.parse_args()
     if args.loader == "auto":
@@ -86,7 +91,9 @@ def main() -> int:
         home.mkdir()
 
         source = "HEAD of" if args.committed else "the working tree of"
-        answers = {"python_version": args.python} if args.python else {}
+        answers: dict[str, object] = {"python_version": args.python} if args.python else {}
+        if args.observability == "off":
+            answers["observability"] = False
         log(f"rendering {source} {REPO_ROOT} (default answers but {answers}) into {service}")
         render_service(service, home, committed=args.committed, answers=answers)
         env = tool_env()
@@ -122,6 +129,11 @@ def main() -> int:
             # observability=true: the gunicorn master's metrics server, on loopback only.
             METRICS_BIND=f"127.0.0.1:{free_port()}",
         )
+        sink = None
+        if args.observability == "export":
+            sink = stack.enter_context(otlp_sink())
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://127.0.0.1:{sink.port}"
+            log(f"OTLP/HTTP sink on 127.0.0.1:{sink.port}")
         python = str(service / ".venv" / "bin" / "python")
         log("migrate")
         run([python, "manage.py", "migrate", "--noinput"], cwd=service, env=env, what="migrate")
@@ -164,6 +176,11 @@ def main() -> int:
                     f"cores, errors {result.errors}"
                 )
         meta["loadavg_after"] = loadavg()
+        if sink is not None:
+            served = sum(r.requests for m in measured.values() for r in m.rounds)
+            meta["spans_exported"] = sink.spans
+            log(f"spans received by the sink: {sink.spans} in {sink.exports} exports "
+                f"({served} measured requests, plus warm-up and checks)")  # fmt: skip
         meta["versions"] = versions(service)
     # Here gunicorn, Redis and PostgreSQL are stopped and the temporary files removed.
     meta["seconds"] = round(time.monotonic() - started)

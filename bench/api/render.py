@@ -31,7 +31,7 @@ def find_uv() -> str:
 
 
 def render_service(
-    dst: Path, home: Path, *, committed: bool, answers: dict[str, str] | None = None
+    dst: Path, home: Path, *, committed: bool, answers: dict[str, object] | None = None
 ) -> None:
     """Render with default answers (but ``answers``), in-process, isolated from the user's
     Copier and git setup.

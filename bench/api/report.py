@@ -20,6 +20,12 @@ from .common import (
 )
 from .load import Measured
 
+OBSERVABILITY = {
+    "off": "off (not generated)",
+    "on": "on, no OTLP endpoint (metrics only)",
+    "export": "on, exporting spans over OTLP/HTTP to a sink on loopback",
+}
+
 
 def versions(service: Path) -> dict[str, str]:
     code = (
@@ -94,7 +100,9 @@ def build_report(
         f"{v['gunicorn']} (gthread, {args.workers} workers x {args.threads} threads, worker "
         f"recycling {'off' if args.no_recycle else 'as in gunicorn.conf.py'}), psycopg "
         f"{v['psycopg']}, PostgreSQL {meta['postgres']}, cache {args.cache}, database "
-        f"connections {'pooled (psycopg pool)' if args.db_pool == 'on' else 'persistent'}",
+        f"connections {'pooled (psycopg pool)' if args.db_pool == 'on' else 'persistent'}, "
+        f"observability {OBSERVABILITY[args.observability]}"
+        + (f" ({meta['spans_exported']} spans received)" if "spans_exported" in meta else ""),
         f"load      {args.loader}, {args.connections} connections, {args.rounds} rounds x "
         f"{args.duration:g}s per endpoint after {args.warmup:g}s warm-up; medians of the rounds"
         + (
