@@ -227,15 +227,16 @@ def test_behind_one_proxy_the_address_it_appended_is_the_client(
     allowed = rate_count(service.rates["auth"])
     through_proxy = {"X-Forwarded-Proto": "https"}
     client = "203.0.113.7"
+    # Guesses at an account that does not exist: the lock-out of client@ stays out of this.
 
     used_up = [
-        token(proxied, "client@example.com", "wrong", {**through_proxy, "X-Forwarded-For": client})
+        token(proxied, "guess@example.com", "wrong", {**through_proxy, "X-Forwarded-For": client})
         for _ in range(allowed)
     ]
     # The client writes its own entries first; the proxy appends the address it saw.
     forged = token(
         proxied,
-        "client@example.com",
+        "guess@example.com",
         PASSWORD,
         {**through_proxy, "X-Forwarded-For": f"10.9.8.7, 192.0.2.1, {client}"},
     )
