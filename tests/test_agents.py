@@ -23,7 +23,7 @@ import shlex
 from pathlib import Path
 
 import pytest
-from conftest import COPIER_YML, render
+from conftest import COPIER_YML, SUPPORTED_PYTHONS, render
 from gates import (
     SYNC_GATE,
     Gate,
@@ -70,7 +70,11 @@ def commands(text: str) -> list[str]:
     section = text.partition("## Commands")[2].partition("\n## ")[0]
     block = section.partition("```sh\n")[2].partition("```")[0]
     lines = [line for line in block.splitlines() if line.strip()]
-    lines += [span for span in BACKTICKED.findall(section) if "check --deploy" in span]
+    lines += [
+        span
+        for span in BACKTICKED.findall(section)
+        if "check --deploy" in span and span.startswith("DJANGO_SETTINGS_MODULE=")
+    ]
     return lines
 
 
@@ -123,6 +127,8 @@ def test_commands_are_parsed_as_listed(service: Path) -> None:
     assert any(line.startswith("uv run pytest") for line in listed)
     assert any("config.settings.prod" in line for line in listed)
     assert len(listed) >= 8
+    for line in listed:
+        as_gate(line, service, "postgres://harness@127.0.0.1/agents_md")
 
 
 def as_gate(line: str, project: Path, database_url: str) -> Gate:
@@ -145,7 +151,10 @@ def as_gate(line: str, project: Path, database_url: str) -> Gate:
 def test_every_command_agents_md_lists_runs_green(
     tmp_path_factory: pytest.TempPathFactory, pg_cluster: Cluster, isolated_copier: None
 ) -> None:
-    project = render(tmp_path_factory.mktemp("agents-run") / "svc")
+    # The newest Python this machine can test (the default may be newer).
+    project = render(
+        tmp_path_factory.mktemp("agents-run") / "svc", python_version=SUPPORTED_PYTHONS[-1]
+    )
     text = (project / "AGENTS.md").read_text()
     database_url = pg_cluster.create_database("agents_md")
     env = base_env()

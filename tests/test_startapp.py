@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import render
+from conftest import SUPPORTED_PYTHONS, render
 from gates import SYNC_GATE, Gate, assert_gates_green, base_env, run_gate
 from postgres import Cluster, pg_cluster
 
@@ -34,7 +34,12 @@ REGISTERED = (
     '  Registered in src/config/urls.py, in api_v1:  path("orders/", include("apps.orders.urls")),',
 )
 REGISTRY_FILES = ("src/config/settings/base.py", "src/config/urls.py")
-RENDERS: dict[str, dict[str, Any]] = {"default": {}, "no-example-app": {"example_app": False}}
+# The newest Python this machine can test (the default may be newer).
+PYTHON = {"python_version": SUPPORTED_PYTHONS[-1]}
+RENDERS: dict[str, dict[str, Any]] = {
+    "default": PYTHON,
+    "no-example-app": {**PYTHON, "example_app": False},
+}
 
 
 @pytest.fixture(scope="module", params=list(RENDERS))
