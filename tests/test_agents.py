@@ -42,7 +42,7 @@ POINTERS = ("CLAUDE.md", ".github/copilot-instructions.md")
 CHANGED = {"example_app": False, "task_backend": "celery", "api_auth": "jwt"}
 BACKTICKED = re.compile(r"`([^`\n]+)`")
 PATH_LIKE = re.compile(r"^[\w.-]+(?:/[\w.-]*)+$|^[\w.-]*\.(?:py|md|toml|yml|yaml|lock|example)$")
-# Created at run time (by devserver) and git-ignored, so not in a fresh render.
+# Created at run time (by devserver), so not in a fresh render.
 RUNTIME_PATHS = {".pgdata"}
 MANAGE_COMMAND = re.compile(r"manage\.py (\w+)")
 
@@ -85,8 +85,12 @@ def test_agents_md_is_concise_and_every_path_it_names_exists(service: Path) -> N
     paths = named_paths(text)
     assert {"src/config/urls.py", "docs/checks.md", "AGENTS.local.md"} <= paths, paths
     missing = sorted(path for path in paths - RUNTIME_PATHS if not (service / path).exists())
-    ignored = (service / ".gitignore").read_text().splitlines()
-    assert all(f"{path}/" in ignored for path in RUNTIME_PATHS & paths)
+    # devserver's database (with its password file) stays out of git and the image.
+    git_ignored = (service / ".gitignore").read_text().splitlines()
+    docker_ignored = (service / ".dockerignore").read_text().splitlines()
+    for path in RUNTIME_PATHS & paths:
+        assert f"{path}/" in git_ignored, path
+        assert path in docker_ignored, path
     assert missing == [], f"AGENTS.md names paths the render does not have: {missing}"
     assert "{{" not in text
     assert "{%" not in text
