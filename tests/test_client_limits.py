@@ -137,6 +137,7 @@ def manage(service_project: Path, env: Mapping[str, str], *args: str) -> str:
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory, pg_cluster: Cluster) -> Iterator[Service]:
     # Any supported Python shows the same behaviour; 3.13 is the one every harness host has.
+    # No metrics server: two gunicorns run at once here and would both bind its port.
     project = render(
         tmp_path_factory.mktemp("limits") / "svc", python_version="3.13", observability=False
     )

@@ -12,6 +12,7 @@ core.W018 (every run, not only --deploy) reports a `core.` id listed in plain
 """
 
 import ipaddress
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -132,6 +133,13 @@ def _forwarded_headers() -> Iterator[checks.CheckMessage]:
     if settings.SECURE_PROXY_SSL_HEADER and not proxies:
         problems.append(
             "SECURE_PROXY_SSL_HEADER is set with no proxy to strip a client's X-Forwarded-Proto"
+        )
+    # gunicorn.conf.py derives forwarded_allow_ips from DJANGO_TRUSTED_PROXIES, but
+    # command-line options (GUNICORN_CMD_ARGS included) override the file.
+    if "forwarded-allow-ips" in os.environ.get("GUNICORN_CMD_ARGS", "") and not proxies:
+        problems.append(
+            "GUNICORN_CMD_ARGS sets --forwarded-allow-ips while no proxy is trusted: gunicorn "
+            "takes the scheme from a client's X-Forwarded-Proto"
         )
     if problems:
         yield _warning(

@@ -113,6 +113,17 @@ def test_behind_trusted_proxies_forwarded_headers_are_believed() -> None:
     assert run(behind_one) == []
 
 
+def test_gunicorn_told_to_believe_any_peer_trips_w017(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GUNICORN_CMD_ARGS", "--workers 2 --forwarded-allow-ips=*")
+    assert [message.id for message in run({})] == ["core.W017"]
+
+    behind_one = {
+        "TRUSTED_PROXIES": 1,
+        "REST_FRAMEWORK": {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1},
+    }
+    assert run(behind_one) == []
+
+
 def test_the_checks_run_only_with_deploy() -> None:
     with override_settings(**{**PRODUCTION, **WEAKENED["W011-any-host"]}):
         everyday = checks.run_checks(tags=["standards"])
