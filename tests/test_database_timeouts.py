@@ -1,7 +1,9 @@
 """Slow: database connections and timeouts (apps.core.database) on a running deployment.
 
 The default render served by gunicorn with `config.settings.prod` (one worker, four
-threads, psycopg's pool), a private PostgreSQL and redis-server, all on loopback. The test
+threads) and psycopg's pool (`DJANGO_DB_POOL=true`: the default under ASGI; WSGI's default,
+persistent connections, meets a restart in tests/test_api_errors_prod.py), a private
+PostgreSQL and redis-server, all on loopback. The test
 writes a settings module and two probe views into the render (never into the template):
 `/api/v1/probe/sleep/?seconds=N` runs `pg_sleep(N)`, `/api/v1/probe/lock/` takes a row
 lock, both through the service's own connection handling and DRF exception handler.
@@ -159,7 +161,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             # The timeouts are prod's defaults: the environment sets none of them.
             DJANGO_DB_STATEMENT_TIMEOUT_MS="",
             DJANGO_DB_LOCK_TIMEOUT_MS="",
-            DJANGO_DB_POOL="",
+            DJANGO_DB_POOL="true",
         )
         collectstatic(project, env)
         uv = str(find_uv())

@@ -53,8 +53,9 @@ def parse_args() -> argparse.Namespace:
         f"(< {QUIET_CORES} cores); for a shared machine (default 0: no wait)")  # fmt: skip
     add("--python", metavar="X.Y",
         help="the python_version answer (default: the template's default)")  # fmt: skip
-    add("--db-pool", choices=["on", "off"], default="on",
-        help="psycopg's connection pool (on, the default) or persistent connections")  # fmt: skip
+    add("--db-pool", choices=["on", "off"], default="off",
+        help="psycopg's connection pool, or persistent connections (off, the service's "
+        "default under WSGI)")  # fmt: skip
     add("--observability", choices=["off", "on", "export"], default="on",
         help="the observability answer: off (not generated), on (the default: metrics, "
         "no tracer without an OTLP endpoint) or export (spans sent to an OTLP/HTTP sink "
@@ -123,7 +124,7 @@ def main() -> int:
             DJANGO_LOG_LEVEL="WARNING",
             PYTHONPATH=str(service / "src"),
             # The service's own switch (apps/core/database.py): psycopg's pool or persistent
-            # connections; the report names which one was measured.
+            # connections (its WSGI default); the report names which one was measured.
             DJANGO_DB_POOL="true" if args.db_pool == "on" else "false",
             DJANGO_ADMIN_URL="bench-admin/",  # required by the prod settings
             # observability=true: the gunicorn master's metrics server, on loopback only.

@@ -1,18 +1,21 @@
 """How the service connects to PostgreSQL: pooled or persistent connections, and timeouts.
 
-Connections (`DJANGO_DB_POOL`, default on):
+Connections (`DJANGO_DB_POOL`), chosen by how the service runs:
 
-- Pool: psycopg's pool (Django's `OPTIONS["pool"]`, the `psycopg[pool]` extra), one per
-  gunicorn worker process, shared by that worker's threads. Each worker holds between
-  `DJANGO_DB_POOL_MIN_SIZE` and `DJANGO_DB_POOL_MAX_SIZE` connections; the maximum defaults
-  to `GUNICORN_THREADS` (a gthread worker runs at most that many requests at once). A
-  request waits up to `DJANGO_DB_POOL_TIMEOUT` seconds for a free connection, then fails
-  as the database being unavailable. Every connection is checked before it is handed out,
-  so a restarted or failed-over server costs one reconnect, not a burst of errors. The
-  pool suits ASGI (many requests, few connections) and gthread alike.
-- Off: one persistent connection per thread, reused for `DJANGO_CONN_MAX_AGE` seconds and
-  checked before reuse (`CONN_HEALTH_CHECKS`). Use it behind PgBouncer in transaction
-  mode, which pools for every instance at once.
+- Pool, the default under ASGI (config.asgi turns it on): psycopg's pool (Django's
+  `OPTIONS["pool"]`, the `psycopg[pool]` extra), one per server process. Each process
+  holds between `DJANGO_DB_POOL_MIN_SIZE` and `DJANGO_DB_POOL_MAX_SIZE` connections (the
+  maximum defaults to `GUNICORN_THREADS`); a request waits up to `DJANGO_DB_POOL_TIMEOUT`
+  seconds for a free one, then fails as the database being unavailable. Every connection
+  is checked before it is handed out, so a restarted or failed-over server costs one
+  reconnect, not a burst of errors. Django's documentation asks for it under ASGI, where
+  requests do not map to threads and persistent connections are not safe to keep.
+- Persistent connections, the default under WSGI (gunicorn's gthread workers): one per
+  thread, reused for `DJANGO_CONN_MAX_AGE` seconds and checked at the start of each request
+  (`CONN_HEALTH_CHECKS`), so they survive a restart too. A gthread worker's threads map
+  one to one to connections, so the pool bounds nothing there, and the template's API
+  benchmark measured it no cheaper (docs/benchmarks.md in the template). Also the choice
+  behind PgBouncer in transaction mode, which pools for every instance at once.
 
 Size it against the server: every web instance opens up to `GUNICORN_WORKERS *
 DJANGO_DB_POOL_MAX_SIZE` connections with the pool (`GUNICORN_WORKERS * GUNICORN_THREADS`
@@ -76,7 +79,7 @@ def configure(database: Mapping[str, Any], env: Env) -> dict[str, Any]:
     options: dict[str, Any] = {**configured.get("OPTIONS", {})}
     options["connect_timeout"] = _count(env, "DJANGO_DB_CONNECT_TIMEOUT", 5)
     options["options"] = " ".join(filter(None, [options.get("options"), session_timeouts(env)]))
-    if env.bool("DJANGO_DB_POOL", default=True):
+    if env.bool("DJANGO_DB_POOL", default=False):
         min_size = _count(env, "DJANGO_DB_POOL_MIN_SIZE", 2)
         # A gthread worker serves GUNICORN_THREADS requests at once: one connection each.
         threads = env.int("GUNICORN_THREADS", default=4)

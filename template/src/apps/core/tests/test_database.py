@@ -39,13 +39,15 @@ def environ(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     return monkeypatch
 
 
-def test_defaults_pool_with_health_checks_and_safe_timeouts(environ: pytest.MonkeyPatch) -> None:
+def test_defaults_persistent_checked_connections_and_safe_timeouts(
+    environ: pytest.MonkeyPatch,
+) -> None:
     database = configure(URL_CONFIG, Env())
 
-    assert database["CONN_MAX_AGE"] == 0  # the pool keeps connections, not Django
-    assert database["CONN_HEALTH_CHECKS"] is True  # the pool checks each one it hands out
+    assert database["CONN_MAX_AGE"] == 60
+    assert database["CONN_HEALTH_CHECKS"] is True
     options = database["OPTIONS"]
-    assert options["pool"] == {"min_size": 2, "max_size": 4, "timeout": 10.0}
+    assert "pool" not in options  # WSGI's default; config.asgi turns the pool on
     assert options["connect_timeout"] == 5
     assert options["options"] == (
         "-c statement_timeout=10000 -c lock_timeout=3000"
@@ -55,7 +57,21 @@ def test_defaults_pool_with_health_checks_and_safe_timeouts(environ: pytest.Monk
     assert database["HOST"] == "db.internal"
 
 
+def test_the_pool_checks_connections_and_keeps_them_from_django(
+    environ: pytest.MonkeyPatch,
+) -> None:
+    environ.setenv("DJANGO_DB_POOL", "true")
+
+    database = configure(URL_CONFIG, Env())
+
+    assert database["CONN_MAX_AGE"] == 0  # the pool keeps connections, not Django
+    assert database["CONN_HEALTH_CHECKS"] is True  # the pool checks each one it hands out
+    assert database["OPTIONS"]["pool"] == {"min_size": 2, "max_size": 4, "timeout": 10.0}
+    assert database["OPTIONS"]["connect_timeout"] == 5
+
+
 def test_pool_size_follows_gunicorn_threads_unless_set(environ: pytest.MonkeyPatch) -> None:
+    environ.setenv("DJANGO_DB_POOL", "true")
     environ.setenv("GUNICORN_THREADS", "8")
     assert configure(URL_CONFIG, Env())["OPTIONS"]["pool"]["max_size"] == 8
 
@@ -72,7 +88,6 @@ def test_pool_size_follows_gunicorn_threads_unless_set(environ: pytest.MonkeyPat
 def test_without_the_pool_connections_persist_and_are_checked(
     environ: pytest.MonkeyPatch,
 ) -> None:
-    environ.setenv("DJANGO_DB_POOL", "false")
     environ.setenv("DJANGO_CONN_MAX_AGE", "120")
 
     database = configure(URL_CONFIG, Env())
@@ -105,7 +120,7 @@ def test_timeouts_from_the_environment_join_the_urls_own_options(
     [
         ("DJANGO_DB_STATEMENT_TIMEOUT_MS", "-1"),
         ("DJANGO_DB_LOCK_TIMEOUT_MS", "soon"),
-        ("DJANGO_DB_POOL_MAX_SIZE", "0"),
+        ("DJANGO_CONN_MAX_AGE", "-1"),
         ("DJANGO_DB_CONNECT_TIMEOUT", "-5"),
     ],
 )
@@ -119,6 +134,7 @@ def test_a_bad_value_stops_start_up_naming_the_variable(
 
 
 def test_a_pool_smaller_than_its_minimum_is_refused(environ: pytest.MonkeyPatch) -> None:
+    environ.setenv("DJANGO_DB_POOL", "true")
     environ.setenv("DJANGO_DB_POOL_MIN_SIZE", "5")
     environ.setenv("DJANGO_DB_POOL_MAX_SIZE", "2")
 
@@ -185,3 +201,11 @@ def test_an_unreachable_database_is_not_called_a_timeout() -> None:
 
     assert response.status_code == 503
     assert response.data["code"] == "database_unavailable"
+
+
+def test_a_pool_of_no_connections_is_refused(environ: pytest.MonkeyPatch) -> None:
+    environ.setenv("DJANGO_DB_POOL", "true")
+    environ.setenv("DJANGO_DB_POOL_MAX_SIZE", "0")
+
+    with pytest.raises(EnvValidationError, match="DJANGO_DB_POOL_MAX_SIZE"):
+        configure(URL_CONFIG, Env())
