@@ -118,8 +118,8 @@ class Server:
         return self.log_file.read_text(errors="replace")
 
 
-def gunicorn_argv() -> list[str]:
-    return [str(find_uv()), "run", "gunicorn", "--config", "gunicorn.conf.py", "config.wsgi"]
+def gunicorn_argv(app: str = "config.wsgi") -> list[str]:
+    return [str(find_uv()), "run", "gunicorn", "--config", "gunicorn.conf.py", app]
 
 
 @contextlib.contextmanager
@@ -139,8 +139,13 @@ def background(
 
 
 @contextlib.contextmanager
-def gunicorn(project: Path, env: Mapping[str, str], log_dir: Path) -> Iterator[Server]:
-    """Serve ``project`` with its gunicorn.conf.py on a free loopback port, one worker."""
+def gunicorn(
+    project: Path, env: Mapping[str, str], log_dir: Path, app: str = "config.wsgi"
+) -> Iterator[Server]:
+    """Serve ``project`` with its gunicorn.conf.py on a free loopback port, one worker.
+
+    ``app="config.asgi"`` with ``GUNICORN_WORKER_CLASS=asgi`` in ``env`` serves it over ASGI.
+    """
     port = free_port()
     log_file = log_dir / f"gunicorn-{port}.log"
     run_dir = Path(tempfile.mkdtemp(prefix="gunicorn-run-", dir=log_dir))
@@ -155,7 +160,7 @@ def gunicorn(project: Path, env: Mapping[str, str], log_dir: Path) -> Iterator[S
         # every gunicorn of the user): one directory per server, never the user's home.
         "XDG_RUNTIME_DIR": str(run_dir),
     }
-    with background(gunicorn_argv(), project, run_env, log_file) as process:
+    with background(gunicorn_argv(app), project, run_env, log_file) as process:
         _wait_for_port(port, process, log_file, "gunicorn")
         server = Server(port, process, log_file)
         # An allowed Host, so the probe leaves no DisallowedHost error in the log.
