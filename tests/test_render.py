@@ -3,7 +3,7 @@
 - every render is fully rendered: no Jinja left in a file or a file name, no `.jinja` file;
 - the answers file records the answers and where they came from, and nothing secret;
 - the generated secret lives only in the git-ignored `.env`, and is new on every render;
-- each Python choice is the same everywhere it is named, and ships a lock for it;
+- each Python choice ships a lock for it (the rest: tests/test_python_targets.py);
 - the shipped `uv.lock` was resolved from exactly the dependencies the render declares.
 """
 
@@ -25,6 +25,25 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
 validators = load_validators()
+
+
+def _load_context() -> Any:
+    """extensions/context.py (PROFILE_PARTS), loaded by path as Copier loads it."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(
+        "template_context", REPO_ROOT / "extensions/context.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass looks the module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+service_context = _load_context()
 
 PYTHON_CHOICES = tuple(str(choice) for choice in QUESTIONS["python_version"]["choices"])
 # Every choice has recorded locks (3.14 and 3.15 resolved in the sid root: scripts/relock.py).
@@ -113,18 +132,6 @@ def git_tracked(project: Path) -> list[str]:
     git("init", "--quiet", cwd=project)
     git("add", "--all", cwd=project)
     return git("ls-files", cwd=project).splitlines()
-
-
-def python_versions_in(node: Any, key: str = "") -> Iterator[str]:
-    """Every value of a Python-version key anywhere in a GitHub workflow."""
-    if isinstance(node, dict):
-        for child_key, child in node.items():
-            yield from python_versions_in(child, str(child_key))
-    elif isinstance(node, list):
-        for item in node:
-            yield from python_versions_in(item, key)
-    elif key in {"UV_PYTHON", "python-version", "python_version", "python"}:
-        yield str(node)
 
 
 def requirement_key(name: str, extras: Any, specifier: str, marker: str | None) -> tuple:
@@ -318,68 +325,38 @@ def test_each_render_generates_a_new_secret(tmp_path: Path) -> None:
 
 
 # --- the Python choice ----------------------------------------------------------------------
-
-
-def test_python_choices_are_newest_first_with_314_the_default() -> None:
-    assert PYTHON_CHOICES == ("3.15", "3.14", "3.13", "3.12")
-    assert QUESTIONS["python_version"]["default"] == "3.14"
-
-
-@pytest.mark.parametrize("python_version", PYTHON_CHOICES)
-def test_python_choice_is_the_same_everywhere(
-    render_once: Callable[..., Path], python_version: str
-) -> None:
-    project = render_once(python_version=python_version)
-    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
-    nodot = python_version.replace(".", "")
-
-    assert pyproject["project"]["requires-python"] == f">={python_version}"
-    assert (project / ".python-version").read_text() == f"{python_version}\n"
-    assert pyproject["tool"]["ruff"]["target-version"] == f"py{nodot}"
-    assert pyproject["tool"]["mypy"]["python_version"] == python_version
-    workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
-    named = list(python_versions_in(workflow))
-    assert named, "the generated CI names no Python version"
-    assert set(named) == {python_version}
-
-
-@pytest.mark.parametrize("python_version", PYTHON_CHOICES)
-def test_python_choice_ships_its_lock(
-    render_once: Callable[..., Path], python_version: str
-) -> None:
-    project = render_once(python_version=python_version)
-    assert (project / "uv.lock").is_file(), "no uv.lock: `uv sync --locked` cannot run"
-    lock_text = (project / "uv.lock").read_text()
-    assert re.search(r"^requires-python = (.*)$", lock_text, re.MULTILINE)[1] == (
-        f'">={python_version}"'
-    )
+# Named the same everywhere, with its lock, and ruff-clean for its target:
+# tests/test_python_targets.py.
 
 
 # --- the shipped lock matches the render ----------------------------------------------------
 
 
-def profile_cases() -> list[tuple[str, dict[str, Any]]]:
-    """Answer sets that change the dependency set (extensions/context.py, PROFILE_QUESTIONS).
+def profile_cases() -> list[tuple[str, str, dict[str, Any]]]:
+    """(id, Python, answers) sets that change the dependency set (PROFILE_PARTS in
+    extensions/context.py).
 
-    The defaults, each other value of each such question on its own, and all of them at
-    once; a full cross product would cost a render per profile and add little: every
-    recorded lock is made by the same `scripts/relock.py` run.
+    The defaults on every Python, and each other value of each such question on its own
+    and all of them at once, spread over the Pythons (one render each): a full cross
+    product would cost a render per lock and add little, every recorded lock is made by the
+    same `scripts/relock.py` run (tests/test_locks.py checks the store covers them all).
     """
-    names = [
-        name for name in ("api_auth", "task_backend", "use_cors", "use_sentry") if name in QUESTIONS
-    ]
-    cases: list[tuple[str, dict[str, Any]]] = [("defaults", {})]
+    names = [part.question for part in service_context.PROFILE_PARTS if part.question in QUESTIONS]
+    changed: list[tuple[str, dict[str, Any]]] = []
     for name in names:
-        cases.extend((f"{name}={value}", {name: value}) for value in question_values(name)[1:])
-    cases.append(("all-changed", {name: question_values(name)[-1] for name in names}))
+        changed.extend((f"{name}={value}", {name: value}) for value in question_values(name)[1:])
+    changed.append(("all-changed", {name: question_values(name)[-1] for name in names}))
+    cases = [(f"defaults-py{version}", version, {}) for version in LOCKED_PYTHONS]
+    for index, (case, answers) in enumerate(changed):
+        version = LOCKED_PYTHONS[index % len(LOCKED_PYTHONS)]
+        cases.append((f"{case}-py{version}", version, answers))
     return cases
 
 
-@pytest.mark.parametrize("python_version", LOCKED_PYTHONS)
 @pytest.mark.parametrize(
-    "answers",
-    [answers for _, answers in profile_cases()],
-    ids=[case for case, _ in profile_cases()],
+    ("python_version", "answers"),
+    [(version, answers) for _, version, answers in profile_cases()],
+    ids=[case for case, _, _ in profile_cases()],
 )
 def test_shipped_lock_resolves_exactly_the_declared_dependencies(
     render_once: Callable[..., Path], python_version: str, answers: dict[str, Any]
