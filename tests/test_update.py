@@ -225,11 +225,10 @@ def untouched(
     """
     tag, python = request.param
     release = history.release(tag)
-    choices: dict[str, str] = {}
-    if python != DEFAULT_PYTHON:
-        # 0.1.0's context hook needs the slug as soon as python_version is known: given
-        # as data, python_version comes first, so the slug is given too (its default).
-        choices = {"python_version": python, "project_slug": "my_service"}
+    # Always given: the release's default may not be today's. 0.1.0's context hook needs
+    # the slug as soon as python_version is known: given as data, python_version comes
+    # first, so the slug is given too (its default).
+    choices = {"python_version": python, "project_slug": "my_service"}
     project = copy_at(
         history, release.tag, tmp_path_factory.mktemp("untouched") / "service", **choices
     )
