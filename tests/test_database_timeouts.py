@@ -14,6 +14,9 @@ lock, both through the service's own connection handling and DRF exception handl
   timeout (3 s) answers the same way.
 - The pool bounds the connections: 8 concurrent requests through a pool of at most 2
   connections all succeed, and PostgreSQL never sees more than 2 from the service.
+- Connections follow how the service runs: with `DJANGO_DB_POOL` unset, gunicorn's gthread
+  worker (config.wsgi) keeps persistent connections, its ASGI worker (config.asgi) uses
+  the pool, and a query past the statement timeout answers 503 there too.
 - The pool survives a PostgreSQL restart: the connections it held are dead, yet every
   request after the restart answers 200 (each connection is checked before use), from the
   same gunicorn process.
@@ -27,6 +30,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from conftest import render
@@ -80,7 +84,8 @@ class Sleep(APIView):
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_sleep(%s)", [float(request.GET["seconds"])])
             cursor.execute("SELECT pg_backend_pid()")
-            return Response({"backend": cursor.fetchone()[0]})
+            backend = cursor.fetchone()[0]
+        return Response({"backend": backend, "pooled": connection.pool is not None})
 
 
 class Lock(APIView):
@@ -106,6 +111,9 @@ urlpatterns = [
 class Deployment:
     server: Server
     cluster: Cluster
+    project: Path
+    env: dict[str, str]
+    directory: Path
 
 
 def get(deployment: Deployment, path: str) -> Response:
@@ -174,7 +182,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             result = run_to_exit(argv, project, env, timeout=300)
             assert result.returncode == 0, result.stdout
         with gunicorn(project, env, directory) as server:
-            yield Deployment(server, cluster)
+            yield Deployment(server, cluster, project, env, directory)
 
 
 def test_a_query_past_the_statement_timeout_is_a_503_and_the_worker_serves_on(
@@ -267,3 +275,27 @@ def test_the_pool_bounds_connections_and_survives_a_restart(deployment: Deployme
     assert server.process.pid == pid
     assert server.process.poll() is None
     assert "Internal Server Error" not in server.log()
+
+
+@pytest.mark.parametrize(
+    ("app", "worker_class", "pooled"),
+    [("config.wsgi", "gthread", False), ("config.asgi", "asgi", True)],
+)
+def test_connections_follow_how_the_service_runs(
+    deployment: Deployment, app: str, worker_class: str, pooled: bool
+) -> None:
+    env = {**deployment.env, "GUNICORN_WORKER_CLASS": worker_class}
+    del env["DJANGO_DB_POOL"]  # the entry point decides
+
+    with gunicorn(deployment.project, env, deployment.directory, app=app) as server:
+        served = http_request(server.port, "/api/v1/probe/sleep/?seconds=0", PROXIED, timeout=60)
+        assert served.status == 200, f"{served.body[:300]!r}\n{server.log()[-3000:]}"
+        assert json.loads(served.body)["pooled"] is pooled
+        if worker_class == "asgi":
+            started = time.monotonic()
+            cut = http_request(server.port, "/api/v1/probe/sleep/?seconds=40", PROXIED, timeout=60)
+            elapsed = time.monotonic() - started
+            assert_database_timeout(cut, server.log())
+            print(f"statement timeout under ASGI: 503 after {elapsed:.2f} s")
+            assert 9.5 <= elapsed < 20, f"answered after {elapsed:.2f} s"
+        assert "Internal Server Error" not in server.log()
