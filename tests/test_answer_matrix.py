@@ -1,7 +1,7 @@
 """Every value of every question, in combination: fast checks on a pairwise set of renders,
 and every gate on the answer sets at the extremes.
 
-FAST: the choice and bool questions (api_auth, task_backend, use_cors, use_sentry,
+FAST: the choice and bool questions (api_auth, task_backend, use_cors, use_sentry, media_storage,
 api_docs_in_production, example_app, python_version) are crossed pairwise: every pair of
 values of every two questions is rendered at least once (a greedy all-pairs cover, a dozen
 renders instead of the 288 of the full product). The free-text questions get non-default
@@ -43,6 +43,8 @@ MATRIX_QUESTIONS = (
     "task_backend",
     "use_cors",
     "use_sentry",
+    "media_storage",
+    "observability",
     "api_docs_in_production",
     "example_app",
     "python_version",
@@ -64,6 +66,12 @@ ANSWER_PACKAGES = {
     "django-tasks-db": lambda a: a["task_backend"] == "django_tasks",
     "django-cors-headers": lambda a: a["use_cors"],
     "sentry-sdk": lambda a: a["use_sentry"],
+    "django-storages": lambda a: a["media_storage"] == "s3",
+    "opentelemetry-sdk": lambda a: a["observability"],
+    "prometheus-client": lambda a: a["observability"],
+    "opentelemetry-instrumentation-celery": lambda a: (
+        a["observability"] and a["task_backend"] == "celery"
+    ),
 }
 # Files each answer adds; each must exist exactly when chosen.
 ANSWER_FILES = {
@@ -71,6 +79,12 @@ ANSWER_FILES = {
     "src/apps/users/session_views.py": lambda a: a["api_auth"] in {"session", "both"},
     "src/apps/users/tests/test_session_auth.py": lambda a: a["api_auth"] in {"session", "both"},
     "src/apps/users/tests/test_jwt_auth.py": lambda a: a["api_auth"] in {"jwt", "both"},
+    "src/apps/core/telemetry.py": lambda a: a["observability"],
+    "src/apps/core/metrics.py": lambda a: a["observability"],
+    "src/apps/core/task_context.py": lambda a: a["observability"],
+    "src/apps/core/tests/test_task_context.py": lambda a: (
+        a["observability"] and a["task_backend"] == "django_tasks"
+    ),
     "src/apps/catalog/models.py": lambda a: a["example_app"],
     "src/apps/catalog/tasks.py": lambda a: a["example_app"],
     "src/apps/catalog/tests/test_services.py": lambda a: a["example_app"],
@@ -117,6 +131,8 @@ def case_id(answers: dict[str, Any]) -> str:
         f"auth={answers['api_auth']}",
         answers["task_backend"],
         *(name.removeprefix("use_") for name in ("use_cors", "use_sentry") if answers[name]),
+        *(["s3"] if answers["media_storage"] == "s3" else []),
+        *(["otel"] if answers["observability"] else []),
         *(["docs"] if answers["api_docs_in_production"] else []),
         *(["example"] if answers["example_app"] else []),
         f"py{answers['python_version']}",
@@ -316,6 +332,11 @@ def test_render_is_complete_and_fits_its_answers(
         problems.append(".env.example: SENTRY_DSN does not follow use_sentry")
     if ("DJANGO_CORS_ALLOWED_ORIGINS=" in example_env) != answers["use_cors"]:
         problems.append(".env.example: DJANGO_CORS_ALLOWED_ORIGINS does not follow use_cors")
+    s3 = answers["media_storage"] == "s3"
+    if ("storages.backends.s3.S3Storage" in prod_text) != s3:
+        problems.append("prod.py: the S3 storage does not follow media_storage")
+    if ("S3_BUCKET_NAME=" in example_env) != s3 or ("DJANGO_MEDIA_ROOT=" in example_env) == s3:
+        problems.append(".env.example: S3_*/DJANGO_MEDIA_ROOT do not follow media_storage")
 
     urls_text = (project / "src/config/urls.py").read_text()
     if ('include("apps.catalog.urls")' in urls_text) != answers["example_app"]:
