@@ -25,6 +25,7 @@ import contextlib
 import csv
 import http.client
 import io
+import json
 import os
 import signal
 import socket
@@ -37,7 +38,10 @@ from pathlib import Path
 from typing import Any
 
 from postgres import free_port
+from production_services import run_to_exit
 
+LOAD_USERS = 40  # the `user` throttle rate is per user: spread the load so none reaches it
+PRODUCT_LIST = "/api/v1/catalog/products/"
 START_TIMEOUT = 120  # seconds: two Django workers booting on a busy 2-core machine
 HAPROXY = "/usr/sbin/haproxy"
 HOST = "api.example.com"
@@ -80,6 +84,63 @@ def get(port: int, path: str, headers: Mapping[str, str] | None = None) -> int:
         return 0
     finally:
         connection.close()
+
+
+# --------------------------------------------------------------------------- data
+
+SEED_SCRIPT = """
+import json
+from apps.catalog.tests.factories import CategoryFactory, ProductFactory
+from apps.users.models import User
+
+category = CategoryFactory(slug="harness")
+if not category.products.exists():
+    ProductFactory.create_batch(30, category=category, published=True)
+for index in range({users}):
+    User.objects.get_or_create(email=f"load-{{index}}@example.com")
+owner, created = User.objects.get_or_create(email="owner@example.com")
+if created:
+    owner.set_password("A-long-harness-passphrase-1")
+    owner.save()
+draft = ProductFactory(owner=owner, category=category, name="Blue Mug")
+print("SEED " + json.dumps({{"draft": draft.pk, "category": category.pk}}))
+"""
+
+# Access tokens live 5 minutes (SIMPLE_JWT): each load gets fresh ones.
+TOKENS_SCRIPT = """
+import json
+from apps.users.models import User
+from rest_framework_simplejwt.tokens import RefreshToken
+
+users = User.objects.filter(email__startswith="load-").order_by("pk")
+print("TOKENS " + json.dumps([str(RefreshToken.for_user(user).access_token) for user in users]))
+"""
+
+
+def manage(project: Path, env: Mapping[str, str], *args: str, timeout: float = 120) -> str:
+    """`manage.py ARGS` with the render's own Python; its output, or RuntimeError."""
+    argv = [str(project / ".venv" / "bin" / "python"), "manage.py", *args]
+    result = run_to_exit(argv, project, env, timeout=timeout)
+    if result.returncode:
+        raise RuntimeError(
+            f"manage.py {' '.join(args)} exited {result.returncode}:\n{result.stdout}"
+        )
+    return result.stdout
+
+
+def seed(project: Path, env: Mapping[str, str]) -> dict[str, Any]:
+    """30 published products, the load users, an owner with a draft product."""
+    output = manage(project, env, "shell", "-c", SEED_SCRIPT.format(users=LOAD_USERS))
+    return dict(json.loads(output.split("SEED ", 1)[1]))
+
+
+def load_headers(project: Path, env: Mapping[str, str]) -> list[dict[str, str]]:
+    """A fresh access token for each load user, as Authorization headers."""
+    output = manage(project, env, "shell", "-c", TOKENS_SCRIPT)
+    tokens = json.loads(output.split("TOKENS ", 1)[1])
+    if len(tokens) != LOAD_USERS:
+        raise RuntimeError(f"{len(tokens)} load users, expected {LOAD_USERS}: seed first")
+    return [{"Authorization": f"Bearer {token}"} for token in tokens]
 
 
 # --------------------------------------------------------------------------- gunicorn
@@ -375,6 +436,7 @@ class Loader:
                     self.failures.append(f"{time.strftime('%X')} {type(error).__name__}: {error}")
                 connection.close()
                 connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                self._stop.wait(self.pause)  # a failing target is not hammered
                 continue
             with self._lock:
                 self.latencies.append(time.perf_counter() - started)

@@ -32,39 +32,27 @@ from typing import Any
 import pytest
 from conftest import render
 from gates import SYNC_GATE, base_env, run_gate
-from multi_instance import HOST, HAProxy, Instance, Loader, balanced, rolling_restart
+from multi_instance import (
+    HOST,
+    PRODUCT_LIST,
+    HAProxy,
+    Instance,
+    Loader,
+    balanced,
+    load_headers,
+    manage,
+    rolling_restart,
+    seed,
+)
 from postgres import Cluster, pg_cluster
-from production_services import SmtpSink, background, prod_env, redis_server, run_to_exit
+from production_services import SmtpSink, background, prod_env, redis_server
 
 __all__ = ["pg_cluster"]  # the fixture, imported to be used here
 
 pytestmark = pytest.mark.slow
 
-LOAD_USERS = 40  # the `user` rate is per user: spread the load so that none reaches it
-LIST = "/api/v1/catalog/products/"
 # A steady load, not the most the machine can take: the instances must boot beside it.
 LOAD = {"concurrency": 8, "pause": 0.05}
-
-SEED_SCRIPT = """
-import json
-from apps.catalog.tests.factories import CategoryFactory, ProductFactory
-from apps.users.models import User
-from rest_framework_simplejwt.tokens import RefreshToken
-
-category = CategoryFactory(slug="harness")
-if not category.products.exists():
-    ProductFactory.create_batch(30, category=category, published=True)
-tokens = []
-for index in range({users}):
-    user, _ = User.objects.get_or_create(email=f"load-{{index}}@example.com")
-    tokens.append(str(RefreshToken.for_user(user).access_token))
-owner, created = User.objects.get_or_create(email="owner@example.com")
-if created:
-    owner.set_password("A-long-harness-passphrase-1")
-    owner.save()
-draft = ProductFactory(owner=owner, category=category, name="Blue Mug")
-print("SEED " + json.dumps({{"tokens": tokens, "draft": draft.pk, "category": category.pk}}))
-"""
 
 ADDITIVE_MIGRATION = '''\
 """Harness only: an additive change applied while the service serves."""
@@ -105,14 +93,13 @@ class Stack:
     seed: dict[str, Any]
 
     def manage(self, *args: str, timeout: float = 120) -> str:
-        argv = [str(self.project / ".venv/bin/python"), "manage.py", *args]
-        result = run_to_exit(argv, self.project, self.env, timeout=timeout)
-        if result.returncode:
-            pytest.fail(f"manage.py {' '.join(args)}:\n{result.stdout}", pytrace=False)
-        return result.stdout
+        try:
+            return manage(self.project, self.env, *args, timeout=timeout)
+        except RuntimeError as error:
+            pytest.fail(str(error), pytrace=False)
 
     def auth_headers(self) -> list[dict[str, str]]:
-        return [{"Authorization": f"Bearer {token}"} for token in self.seed["tokens"]]
+        return load_headers(self.project, self.env)
 
     def via(self, name: str) -> int:
         """The balancer's port that reaches instance ``name`` alone."""
@@ -171,10 +158,8 @@ def stack(pg_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iter
             DJANGO_SMTP_PORT=str(smtp.port),
             DJANGO_SMTP_USE_TLS="false",
         )
-        probe = Stack(project, env, None, [], redis_url, smtp, {})  # type: ignore[arg-type]
-        probe.manage("migrate", "--noinput")
-        seeded = probe.manage("shell", "-c", SEED_SCRIPT.format(users=LOAD_USERS))
-        seed = json.loads(seeded.split("SEED ", 1)[1])
+        manage(project, env, "migrate", "--noinput")
+        seeded = seed(project, env)
         instances = [
             Instance(name, project, env, workdir / f"gunicorn-{name}.log") for name in ("a", "b")
         ]
@@ -183,7 +168,7 @@ def stack(pg_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iter
             background(worker_argv, project, env, workdir / "worker.log"),
             balanced(instances, workdir) as haproxy,
         ):
-            yield Stack(project, env, haproxy, instances, redis_url, smtp, seed)
+            yield Stack(project, env, haproxy, instances, redis_url, smtp, seeded)
 
 
 # --------------------------------------------------------------------------- shared state
@@ -290,7 +275,7 @@ def test_rolling_restart_under_load_fails_no_request(
     stack: Stack, drain: bool, record_property: Any
 ) -> None:
     lb = stack.haproxy.lb_port
-    with Loader(lb, LIST, stack.auth_headers(), **LOAD) as loader:
+    with Loader(lb, PRODUCT_LIST, stack.auth_headers(), **LOAD) as loader:
         time.sleep(2)
         before = loader.sent
         started = time.monotonic()
@@ -317,7 +302,7 @@ def test_an_additive_migration_while_serving_fails_no_request(stack: Stack) -> N
     (migrations / "9000_harness_additive.py").write_text(
         ADDITIVE_MIGRATION.format(previous=previous)
     )
-    with Loader(stack.haproxy.lb_port, LIST, stack.auth_headers(), **LOAD) as loader:
+    with Loader(stack.haproxy.lb_port, PRODUCT_LIST, stack.auth_headers(), **LOAD) as loader:
         time.sleep(2)
         before = loader.sent
         output = stack.manage("migrate", "--noinput", "catalog")
@@ -331,7 +316,9 @@ def test_an_additive_migration_while_serving_fails_no_request(stack: Stack) -> N
     # The running code, which knows nothing of the new column, still inserts products:
     # PostgreSQL fills the column with its default.
     product = {"name": "Harness Kettle", "category": stack.seed["category"], "price": "12.50"}
-    status, body, _ = request(stack.haproxy.lb_port, "POST", LIST, product, stack.auth_headers()[0])
+    status, body, _ = request(
+        stack.haproxy.lb_port, "POST", PRODUCT_LIST, product, stack.auth_headers()[0]
+    )
     assert status == 201, body
     note = stack.manage("shell", "-c", NOTE_SCRIPT.format(id=int(body["id"])))
     assert "NOTE ''" in note, note
