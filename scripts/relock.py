@@ -3,6 +3,7 @@
     uv run python scripts/relock.py            # re-resolve what pyproject changes need (all)
     uv run python scripts/relock.py --upgrade  # move every pin to the newest allowed version
     uv run python scripts/relock.py --check    # exit 1 if any lock is stale (CI)
+    uv run python scripts/relock.py --upgrade-package pyyaml  # one pin, in every lock
     uv run python scripts/relock.py --python 3.13 --profile jwt-tasksdb-otel  # only these
 
 For each `python_version` choice in copier.yml and each dependency profile (every
@@ -223,13 +224,22 @@ def seed(job: Job, choices: list[str]) -> str | None:
     return load_lock(candidates[0][2]) if candidates else None
 
 
-def lock(job: Job, root: sidroot.SidRoot | None, *, upgrade: bool, check: bool) -> bool:
+def lock(
+    job: Job,
+    root: sidroot.SidRoot | None,
+    *,
+    upgrade: bool,
+    check: bool,
+    upgrade_packages: list[str] | None = None,
+) -> bool:
     assert job.project is not None
     command = ["uv", "lock"]
     if check:
         command.append("--check")
     if upgrade:
         command.append("--upgrade")
+    for package in upgrade_packages or []:
+        command.extend(["--upgrade-package", package])
     started = time.monotonic()
     if job.in_root:
         assert root is not None
@@ -283,6 +293,12 @@ def main() -> int:
     )
     parser.add_argument(
         "--profile", action="append", help="only this dependency profile (repeatable)"
+    )
+    parser.add_argument(
+        "--upgrade-package",
+        action="append",
+        metavar="NAME",
+        help="move this package's pin to the newest allowed version (repeatable)",
     )
     parser.add_argument(
         "--jobs", type=int, default=max(2, os.cpu_count() or 1), help="locks run at once"
@@ -346,7 +362,16 @@ def main() -> int:
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
             results = list(
-                pool.map(lambda job: lock(job, root, upgrade=args.upgrade, check=args.check), jobs)
+                pool.map(
+                    lambda job: lock(
+                        job,
+                        root,
+                        upgrade=args.upgrade,
+                        check=args.check,
+                        upgrade_packages=args.upgrade_package,
+                    ),
+                    jobs,
+                )
             )
     if not args.check and not args.python and not args.profile and all(results):
         removed = collect_garbage()
