@@ -48,7 +48,13 @@ pytestmark = pytest.mark.slow
 
 HOST = "api.example.com"  # the default domain_name, and prod's DJANGO_ALLOWED_HOSTS here
 PROXIED = {"Host": HOST, "X-Forwarded-Proto": "https"}
-REQUIRED_IN_PROD = ("DJANGO_SECRET_KEY", "DATABASE_URL", "DJANGO_ALLOWED_HOSTS", "REDIS_URL")
+REQUIRED_IN_PROD = (
+    "DJANGO_SECRET_KEY",
+    "DATABASE_URL",
+    "DJANGO_ALLOWED_HOSTS",
+    "DJANGO_ADMIN_URL",
+    "REDIS_URL",
+)
 
 
 def synced_render(directory: Path, **answers: Any) -> Path:
