@@ -16,6 +16,7 @@ host (`host_python`), callers use the host and never enter the root.
 from __future__ import annotations
 
 import contextlib
+import filecmp
 import os
 import shutil
 import subprocess
@@ -147,8 +148,12 @@ class SidRoot:
         shutil.copyfile(Path("/etc/resolv.conf").resolve(), resolv)
         target_uv = self.path / "usr/local/bin/uv"
         target_uv.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(self.uv, target_uv)
-        target_uv.chmod(0o755)
+        if not target_uv.exists() or not filecmp.cmp(self.uv, target_uv, shallow=False):
+            # Replaced, not rewritten: another process may be running the old one.
+            staged = target_uv.with_name(f".uv.{os.getpid()}")
+            shutil.copyfile(self.uv, staged)
+            staged.chmod(0o755)
+            staged.replace(target_uv)
         self.uv_cache.mkdir(parents=True, exist_ok=True)
         for args, target in self._mounts():
             target.mkdir(parents=True, exist_ok=True)
