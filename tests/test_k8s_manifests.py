@@ -363,6 +363,24 @@ def test_worker_and_migration_job(
     assert len(images) == 1, f"the pods run different images: {images}"
 
 
+def test_manifest_files_pass_the_generated_pre_commit_hooks(renders: dict[str, Path]) -> None:
+    """What check-yaml, end-of-file-fixer and trailing-whitespace would say of deploy/."""
+    for project in renders.values():
+        hooks = yaml.safe_load((project / ".pre-commit-config.yaml").read_text())
+        check_yaml = next(
+            hook for repo in hooks["repos"] for hook in repo["hooks"] if hook["id"] == "check-yaml"
+        )
+        for path in sorted((project / "deploy").rglob("*.yaml")):
+            text = path.read_text()
+            where = path.relative_to(project)
+            assert text.endswith("\n"), f"{where}: no final newline"
+            assert not text.endswith("\n\n"), f"{where}: blank lines at the end"
+            assert not re.search(r"[ \t]+$", text, re.M), f"{where}: trailing whitespace"
+            documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
+            if len(documents) > 1:
+                assert "--allow-multiple-documents" in check_yaml.get("args", []), where
+
+
 def test_generated_ci_pins_the_tools_this_repository_tests_with(renders: dict[str, Path]) -> None:
     lock = tomllib.loads((REPO_ROOT / "uv.lock").read_text())
     versions = {package["name"]: package["version"] for package in lock["package"]}
