@@ -1,4 +1,4 @@
-"""Slow: uploads on S3-compatible object storage, through a rendered service run as in prod.
+"""Slow: uploads on object storage (and on a volume), through a rendered service run as in prod.
 
 moto's server mode (an S3 API on a free loopback port, started here) is the object store; a
 service rendered with ``media_storage=s3`` runs under gunicorn with `config.settings.prod`,
@@ -14,6 +14,9 @@ PostgreSQL and Redis on loopback. Through the catalog API:
 
 moto does not verify request signatures (it does refuse anonymous reads of private
 objects), so the signature of the redirect is recomputed here from the secret key.
+
+``media_storage=local`` under the same conditions: the upload is a file under
+DJANGO_MEDIA_ROOT, streamed only by the permission-checked view, never at /media/.
 """
 
 from __future__ import annotations
@@ -237,16 +240,30 @@ def manage(project: Path, env: dict[str, str], *args: str) -> str:
     return result.stdout
 
 
+def synced_render(directory: Path, **answers: Any) -> Path:
+    project = render(directory / "svc", python_version="3.13", **answers)
+    synced = run_gate(SYNC_GATE, project, base_env())
+    if not synced.ok:
+        pytest.fail(synced.report(), pytrace=False)
+    return project
+
+
+@contextlib.contextmanager
+def serve(project: Path, env: dict[str, str], logs: Path) -> Iterator[tuple[Server, Any]]:
+    """collectstatic, migrate and seed as a deployment would, then gunicorn; yields the
+    server and the seeded rows (two users' tokens, the owner's product)."""
+    collectstatic(project, env)
+    manage(project, env, "migrate", "--noinput")
+    seeded = json.loads(manage(project, env, "shell", "-c", SEED).strip().splitlines()[-1])
+    with gunicorn(project, env, logs) as server:
+        yield server, seeded
+
+
 @pytest.fixture(scope="module")
 def deployment(
     pg_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Deployment]:
-    project = render(
-        tmp_path_factory.mktemp("media-s3") / "svc", media_storage="s3", python_version="3.13"
-    )
-    synced = run_gate(SYNC_GATE, project, base_env())
-    if not synced.ok:
-        pytest.fail(synced.report(), pytrace=False)
+    project = synced_render(tmp_path_factory.mktemp("media-s3"), media_storage="s3")
     logs = tmp_path_factory.mktemp("media-logs")
     with moto_s3(logs) as endpoint, redis_server() as redis_url:
         bucket = "media"
@@ -271,10 +288,7 @@ def deployment(
             S3_ADDRESSING_STYLE="path",
             S3_URL_EXPIRY_SECONDS=str(EXPIRY_SECONDS),
         )
-        collectstatic(project, env)
-        manage(project, env, "migrate", "--noinput")
-        seeded = json.loads(manage(project, env, "shell", "-c", SEED).strip().splitlines()[-1])
-        with gunicorn(project, env, logs) as server:
+        with serve(project, env, logs) as (server, seeded):
             yield Deployment(
                 server,
                 Store(endpoint, bucket, client),
@@ -413,3 +427,49 @@ def test_a_replaced_image_leaves_only_the_new_object(deployment: Deployment, upl
     assert len(keys) == 1
     assert keys[0] != uploaded
     assert keys[0].endswith(".jpg")
+
+
+# --------------------------------------------------------------------------- local storage
+
+
+def test_local_storage_keeps_uploads_in_the_media_root_and_streams_them_after_the_check(
+    pg_cluster: Cluster, tmp_path: Path
+) -> None:
+    """media_storage=local (the default) under gunicorn with prod settings: the upload is a
+    file under DJANGO_MEDIA_ROOT, read only through the permission-checked view."""
+    project = synced_render(tmp_path)
+    media_root = tmp_path / "media-volume"
+    media_root.mkdir()
+    with redis_server() as redis_url:
+        env = prod_env(
+            project,
+            base_env(),
+            pg_cluster.create_database("media_local"),
+            REDIS_URL=redis_url,
+            DJANGO_MEDIA_ROOT=str(media_root),
+        )
+        with serve(project, env, tmp_path) as (server, seeded):
+            product, owner, other = seeded["product"], seeded["owner"], seeded["other"]
+            reply = upload(server, product, owner, PNG, name="a.html", content_type="text/html")
+            assert reply.status == 200, f"{reply.status} {reply.body!r}\n{server.log()}"
+            stored = sorted(media_root.rglob("*.*"))
+            assert [path.parent for path in stored] == [media_root / "products/images"]
+            assert stored[0].suffix == ".png"
+            assert stored[0].read_bytes() == PNG
+
+            reply = request(server, "GET", image_path(product), owner)
+            assert reply.status == 200
+            assert reply.headers["content-type"] == "image/png"
+            assert reply.headers["cache-control"] == "private, no-store"
+            assert reply.body == PNG
+            assert request(server, "GET", image_path(product), other).status == 404
+            # Nothing serves the media directory itself.
+            public = request(server, "GET", f"/media/{stored[0].relative_to(media_root)}", owner)
+            assert public.status == 404
+
+            oversized = PNG[:8] + b"\x00" * MAX_IMAGE_BYTES
+            reply = upload(
+                server, product, owner, oversized, name="b.png", content_type="image/png"
+            )
+            assert reply.status == 413
+            assert sorted(media_root.rglob("*.*")) == stored
