@@ -21,6 +21,7 @@ PROJECT_NAMES = frozenset(
     {
         "apps",
         "argon2",
+        "asgiref",
         "celery",
         "conftest",
         "config",
