@@ -6,6 +6,7 @@ from rest_framework import exceptions, serializers
 from apps.catalog.images import MAX_IMAGE_BYTES, ImageTooLargeError, inspect_image
 from apps.catalog.models import Category, Product, Review
 from apps.core.exceptions import ErrorCode
+from apps.core.money import MoneyField
 
 
 class CategorySerializer(serializers.ModelSerializer[Category]):
@@ -32,6 +33,12 @@ class ProductListSerializer(serializers.ModelSerializer[Product]):
     review_count = serializers.IntegerField(read_only=True)
     average_rating = serializers.DecimalField(
         max_digits=3, decimal_places=2, read_only=True, allow_null=True
+    )
+    price = MoneyField(read_only=True)
+    # Letters and digits of any script (apps.core.slugs); JSON Schema's `\w` is ASCII-only,
+    # so no pattern rather than a wrong one.
+    slug = serializers.CharField(
+        read_only=True, help_text="Letters and digits of any script, `-` and `_`."
     )
 
     class Meta:
@@ -72,11 +79,11 @@ class ProductWriteSerializer(serializers.ModelSerializer[Product]):
     """What a client may set. Owner, slug, status and dates are the server's."""
 
     category = serializers.PrimaryKeyRelatedField(queryset=Category.objects.all())
+    price = MoneyField()
 
     class Meta:
         model = Product
         fields = ["name", "category", "price", "description"]
-        extra_kwargs = {"price": {"min_value": 0}}
 
 
 class ReviewWriteSerializer(serializers.ModelSerializer[Review]):

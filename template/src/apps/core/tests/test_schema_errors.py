@@ -1,0 +1,61 @@
+"""The schema documents the error contract (apps.core.schema.add_problem_responses)."""
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from apps.core.exceptions import PROBLEM_CONTENT_TYPE, ErrorCode
+
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict[str, Any]:
+    response = Client().get("/api/v1/schema/?format=json")
+    assert response.status_code == 200
+    document: dict[str, Any] = response.json()
+    return document
+
+
+def _operations(schema: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (path, method, operation)
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+    ]
+
+
+def test_the_problem_component_lists_every_error_code(schema: dict[str, Any]) -> None:
+    problem = schema["components"]["schemas"]["Problem"]
+
+    assert problem["properties"]["code"]["enum"] == [code.value for code in ErrorCode]
+    assert set(problem["required"]) >= {"status", "code", "detail"}
+
+
+def test_every_operation_documents_its_errors_as_problems(schema: dict[str, Any]) -> None:
+    missing = []
+    for path, method, operation in _operations(schema):
+        responses = operation["responses"]
+        expected = {"401", "403", "429", "503"}
+        if "requestBody" in operation:
+            expected |= {"400", "413", "415"}
+        if "{" in path:
+            expected.add("404")
+        if method in {"post", "put", "patch", "delete"}:
+            expected |= {"400", "409"}
+        for status in expected - responses.keys():
+            missing.append(f"{method.upper()} {path}: {status}")
+        for status in expected & {"429", "503"}:
+            content = responses[status]["content"][PROBLEM_CONTENT_TYPE]
+            assert content["schema"] == PROBLEM_REF
+            assert "Retry-After" in responses[status]["headers"]
+    assert missing == []
+
+
+def test_query_strings_refuse_nul_as_validation_does(schema: dict[str, Any]) -> None:
+    for _, _, operation in _operations(schema):
+        for parameter in operation.get("parameters", []):
+            spec = parameter["schema"]
+            if parameter["in"] == "query" and spec.get("type") == "string":
+                assert "pattern" in spec or "enum" in spec or "format" in spec, parameter
