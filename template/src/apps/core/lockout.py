@@ -70,11 +70,7 @@ def _locked(counters: Counters, limits: Limits) -> list[str]:
     except Exception:
         logger.warning("Log-in lock-out not checked: the cache is unreachable.", exc_info=True)
         return []
-    return [
-        kind
-        for kind, key in counters.items()
-        if int(counts.get(key, 0)) >= limits[kind]
-    ]
+    return [kind for kind, key in counters.items() if int(counts.get(key, 0)) >= limits[kind]]
 
 
 def _record_failure(counters: Counters, limits: Limits) -> None:
