@@ -245,6 +245,7 @@ def test_every_module_the_project_imports_is_refused_as_a_slug(
         "task_backend": "celery",
         "use_cors": True,
         "use_sentry": True,
+        "media_storage": "s3",
         "example_app": True,
     }
     imported = imported_top_level_modules(render_once()) | imported_top_level_modules(
