@@ -68,7 +68,7 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="bench-multi-"))
     try:
         project = render_service(workdir, args.python)
-        with postgres_cluster(workdir) as cluster, redis_server() as redis_url:
+        with postgres_cluster() as cluster, redis_server() as redis_url:
             env = prod_env(
                 project, base_env(), cluster.create_database("bench_multi"),
                 REDIS_URL=redis_url, DJANGO_TRUSTED_PROXIES="1",
