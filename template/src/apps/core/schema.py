@@ -125,6 +125,10 @@ def add_problem_responses(
             responses = operation.setdefault("responses", {})
             for status in sorted(_statuses(path, method, operation)):
                 if str(status) in responses:
+                    # The operation's own description stays; the body is still a Problem.
+                    responses[str(status)].setdefault(
+                        "content", {PROBLEM_CONTENT_TYPE: {"schema": reference}}
+                    )
                     continue
                 response: dict[str, Any] = {
                     "description": _WHY[status],

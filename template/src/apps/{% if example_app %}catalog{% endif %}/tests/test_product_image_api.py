@@ -261,3 +261,17 @@ def test_deleting_a_product_deletes_its_image_after_commit(
 
     assert response.status_code == 204
     assert stored_files(storage) == []
+
+
+def test_the_schema_describes_the_multipart_upload_and_its_refusals(api: APIClient) -> None:
+    schema = api.get("/api/v1/schema/?format=json").json()
+    operation = schema["paths"]["/api/v1/catalog/products/{id}/image/"]["put"]
+
+    body = operation["requestBody"]["content"]
+    assert list(body) == ["multipart/form-data"]
+    image = schema["components"]["schemas"]["ProductImageRequest"]["properties"]["image"]
+    assert image["format"] == "binary"
+    assert str(MAX_IMAGE_BYTES) in image["description"]
+    for status in ("400", "413"):
+        content = operation["responses"][status]["content"]["application/problem+json"]
+        assert content["schema"] == {"$ref": "#/components/schemas/Problem"}
