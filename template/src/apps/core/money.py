@@ -19,7 +19,7 @@ from rest_framework import serializers
 MAX_DIGITS = 10
 DECIMAL_PLACES = 2
 WHOLE_DIGITS = MAX_DIGITS - DECIMAL_PLACES
-PATTERN = rf"^\d{{1,{WHOLE_DIGITS}}}(?:\.\d{{1,{DECIMAL_PLACES}}})?$"
+PATTERN = r"^\d{1," + str(WHOLE_DIGITS) + r"}(?:\.\d{1," + str(DECIMAL_PLACES) + r"})?$"
 MAXIMUM = Decimal(10**WHOLE_DIGITS) - Decimal(1).scaleb(-DECIMAL_PLACES)
 _MONEY = re.compile(PATTERN)
 SCHEMA = {
