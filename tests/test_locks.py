@@ -19,6 +19,7 @@ import sys
 import tomllib
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 from conftest import QUESTIONS, REPO_ROOT
@@ -85,6 +86,56 @@ def test_reassembled_locks_are_whole_locks(python_version: str) -> None:
         ], index.name
         roots = [p for p in lock["package"] if p["source"] == {"virtual": "."}]
         assert [p["name"] for p in roots] == [context.LOCK_NAME_PLACEHOLDER], index.name
+
+
+def package_blocks() -> dict[str, dict[str, Any]]:
+    """Each stored [[package]] block, parsed once (the same entry serves many locks)."""
+    parsed = {}
+    for path in context.BLOCKS_DIR.glob("*.toml"):
+        text = path.read_text()
+        if text.startswith("[[package]]\n"):
+            parsed[path.stem] = tomllib.loads(text)["package"][0]
+    return parsed
+
+
+def locked_packages(python_version: str) -> dict[str, list[dict[str, Any]]]:
+    """Every lock of one Python: its index name -> its package entries."""
+    blocks = package_blocks()
+    return {
+        index.name: [blocks[name] for name in index.read_text().split() if name in blocks]
+        for index in context.LOCKS_DIR.glob(f"py{python_version.replace('.', '')}-*.idx")
+    }
+
+
+# Packages with no wheel for a Python, built from their sdist there (docs/locking.md).
+BUILT_FROM_SDIST: dict[str, set[str]] = {}
+
+
+@pytest.mark.parametrize("python_version", PYTHON_CHOICES)
+def test_every_locked_package_has_a_wheel_for_its_python(python_version: str) -> None:
+    """uv sync must not need a compiler: a platform wheel for this CPython (or abi3), or a
+    pure-Python one, for Linux x86_64 (the CI and the python:3.X-slim image)."""
+    tag = f"cp{python_version.replace('.', '')}"
+    missing = set()
+    for packages in locked_packages(python_version).values():
+        for package in packages:
+            wheels = [wheel["url"].rsplit("/", 1)[-1] for wheel in package.get("wheels", [])]
+            if package["source"] == {"virtual": "."}:
+                continue
+            usable = [
+                wheel
+                for wheel in wheels
+                if wheel.endswith("-any.whl")
+                or (
+                    "x86_64" in wheel
+                    and "linux" in wheel
+                    and (f"-{tag}-" in wheel or "-abi3-" in wheel or "-py3-none-" in wheel)
+                )
+            ]
+            if not usable:
+                missing.add(f"{package['name']} {package['version']}")
+    allowed = BUILT_FROM_SDIST.get(python_version, set())
+    assert missing == allowed, f"no wheel on Python {python_version}: {sorted(missing)}"
 
 
 def test_split_and_store_give_the_lock_back_byte_for_byte(
