@@ -116,7 +116,7 @@ def test_name_that_derives_a_bad_slug_is_refused_through_the_default(tmp_path: P
     assert_nothing_written(dst)
 
 
-@pytest.mark.parametrize("value", ["3.11", "3.15", "3"])
+@pytest.mark.parametrize("value", ["3.11", "3.16", "3"])
 def test_python_version_outside_the_choices_is_refused(tmp_path: Path, value: str) -> None:
     dst = tmp_path / "service"
     with pytest.raises(ValueError) as excinfo:  # noqa: PT011 - the message is checked below
