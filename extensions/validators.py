@@ -43,6 +43,8 @@ PROJECT_NAMES = frozenset(
         "importlinter",
         "manage",
         "mypy",
+        "opentelemetry",
+        "prometheus_client",
         "psycopg",
         "pytest",
         "pytest_django",
