@@ -77,15 +77,24 @@ def test_blocks_are_content_addressed_and_every_listed_block_exists() -> None:
 
 @pytest.mark.parametrize("python_version", PYTHON_CHOICES)
 def test_reassembled_locks_are_whole_locks(python_version: str) -> None:
-    for index in sorted(context.LOCKS_DIR.glob(f"py{python_version.replace('.', '')}-*.idx")):
-        text = context.load_lock(index)
-        lock = tomllib.loads(text)  # one valid TOML document
-        assert lock["requires-python"] == f">={python_version}", index.name
-        assert context.split_lock(text) == [
-            (context.BLOCKS_DIR / f"{name}.toml").read_text() for name in index.read_text().split()
-        ], index.name
-        roots = [p for p in lock["package"] if p["source"] == {"virtual": "."}]
-        assert [p["name"] for p in roots] == [context.LOCK_NAME_PLACEHOLDER], index.name
+    """Each index: a header for this Python, then package entries, one of them the
+    placeholder project; every block valid TOML (each parsed once, not once per lock)."""
+    blocks = {path.stem: path.read_text() for path in context.BLOCKS_DIR.glob("*.toml")}
+    packages = package_blocks()
+    indexes = sorted(context.LOCKS_DIR.glob(f"py{python_version.replace('.', '')}-*.idx"))
+    assert indexes
+    for index in indexes:
+        names = index.read_text().split()
+        header = tomllib.loads(blocks[names[0]])
+        assert header["requires-python"] == f">={python_version}", index.name
+        assert "package" not in header, index.name
+        assert all(name in packages for name in names[1:]), index.name
+        roots = [
+            packages[n]["name"] for n in names[1:] if packages[n]["source"] == {"virtual": "."}
+        ]
+        assert roots == [context.LOCK_NAME_PLACEHOLDER], index.name
+        listed = [packages[n]["name"] for n in names[1:]]
+        assert listed == sorted(listed), f"{index.name}: packages out of uv's order"
 
 
 def package_blocks() -> dict[str, dict[str, Any]]:
