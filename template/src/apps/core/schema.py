@@ -78,9 +78,14 @@ def _statuses(path: str, method: str, operation: dict[str, Any]) -> set[int]:
 
 # DRF's CharField (and Django's form fields behind filters) refuse NUL characters, and trim
 # surrounding whitespace before checking that a required string is not blank: the schema
-# says the same, so that what it calls valid is what validation accepts.
+# says the same, so that what it calls valid is what validation accepts. "Whitespace" is
+# Python's (str.strip, str.isspace), spelled out: a pattern's \s is ECMAScript's, which
+# leaves out \x1c-\x1f and \x85 and adds \ufeff.
+PY_WHITESPACE = (
+    r"[\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
 NO_NUL = r"^[^\x00]*$"
-NOT_BLANK_NO_NUL = r"^(?!\s*$)[^\x00]*$"
+NOT_BLANK_NO_NUL = rf"^(?!{PY_WHITESPACE}*$)[^\x00]*$"
 
 
 def _constrain_string(schema: dict[str, Any]) -> None:
@@ -101,6 +106,17 @@ def _constrain_strings(result: dict[str, Any]) -> None:
                     _constrain_string(parameter.get("schema", {}))
 
 
+def _drop_unicode_word_patterns(result: dict[str, Any]) -> None:
+    # Django's validators use Python's `\w`, which matches letters of every script (the
+    # slugs of apps.core.slugs); a schema pattern's `\w` is ECMAScript's, ASCII only, so
+    # spectacular's "^[-\w]+$" for a Unicode SlugField would call valid slugs invalid. No
+    # pattern is better than a wrong one.
+    for component in result.get("components", {}).get("schemas", {}).values():
+        for field in component.get("properties", {}).values():
+            if "\\w" in field.get("pattern", ""):
+                del field["pattern"]
+
+
 def add_problem_responses(
     result: dict[str, Any], generator: Any, request: Any, public: bool
 ) -> dict[str, Any]:
@@ -111,6 +127,7 @@ def add_problem_responses(
     operation already documents (its own 400 or 413 with a description) are kept.
     """
     _constrain_strings(result)
+    _drop_unicode_word_patterns(result)
     components = result.setdefault("components", {}).setdefault("schemas", {})
     components[PROBLEM_COMPONENT] = _problem_schema()
     reference = {"$ref": f"#/components/schemas/{PROBLEM_COMPONENT}"}

@@ -5,7 +5,11 @@ from apps.users.models import User
 
 class LoginSerializer(serializers.Serializer[None]):
     email = serializers.EmailField()
-    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+    # A password is compared exactly as typed (as Django's own log-in form does): trimming it
+    # would lock out anyone whose password starts or ends with a space.
+    password = serializers.CharField(
+        write_only=True, trim_whitespace=False, style={"input_type": "password"}
+    )
 
 
 class UserSerializer(serializers.ModelSerializer[User]):

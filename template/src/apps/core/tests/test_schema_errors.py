@@ -1,11 +1,14 @@
 """The schema documents the error contract (apps.core.schema.add_problem_responses)."""
 
+import re
+import sys
 from typing import Any
 
 import pytest
 from django.test import Client
 
 from apps.core.exceptions import PROBLEM_CONTENT_TYPE, ErrorCode
+from apps.core.schema import PY_WHITESPACE
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
@@ -59,3 +62,30 @@ def test_query_strings_refuse_nul_as_validation_does(schema: dict[str, Any]) -> 
             spec = parameter["schema"]
             if parameter["in"] == "query" and spec.get("type") == "string":
                 assert "pattern" in spec or "enum" in spec or "format" in spec, parameter
+
+
+def test_blank_in_the_schema_is_blank_to_validation() -> None:
+    # Given every character Python knows, when the schema's whitespace class is matched, then
+    # it matches exactly the characters DRF's trimming removes: a string the schema calls
+    # not blank is never refused as blank, and the reverse.
+    whitespace = re.compile(PY_WHITESPACE)
+    every_character = (chr(point) for point in range(sys.maxunicode + 1))
+    mismatched = [
+        hex(ord(character))
+        for character in every_character
+        if bool(whitespace.fullmatch(character)) != character.isspace()
+    ]
+
+    assert mismatched == []
+
+
+def test_no_pattern_uses_an_ascii_only_word_class(schema: dict[str, Any]) -> None:
+    # Python's \w (Django's validators) matches every script; a schema's \w is ASCII only.
+    patterns = [
+        f"{name}.{field}: {spec['pattern']}"
+        for name, component in schema["components"]["schemas"].items()
+        for field, spec in component.get("properties", {}).items()
+        if "\\w" in spec.get("pattern", "")
+    ]
+
+    assert patterns == []

@@ -21,6 +21,10 @@ def apps_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return apps
 
 
+# The apps these tests create are named so that no real app of the service is likely to
+# have the name already (a team's own `startapp orders` must not break them).
+
+
 def registered() -> tuple[str, str]:
     return (startapp.SETTINGS_FILE.read_text(), startapp.URLS_FILE.read_text())
 
@@ -30,9 +34,11 @@ def test_creates_the_layered_app_and_registers_it(
 ) -> None:
     settings_before, urls_before = registered()
 
-    call_command("startapp", "orders")
+    call_command("startapp", "sample_orders")
 
-    created = {path.relative_to(apps_dir / "orders").as_posix() for path in apps_dir.rglob("*.py")}
+    created = {
+        path.relative_to(apps_dir / "sample_orders").as_posix() for path in apps_dir.rglob("*.py")
+    }
     assert created == {
         "__init__.py",
         "admin.py",
@@ -51,27 +57,30 @@ def test_creates_the_layered_app_and_registers_it(
         "tests/factories.py",
         "tests/test_api.py",
     }
-    models = (apps_dir / "orders" / "models.py").read_text()
-    assert "class Order(TimeStampedModel):" in models
-    assert 'related_name="orders"' in models
+    models = (apps_dir / "sample_orders" / "models.py").read_text()
+    assert "class SampleOrder(TimeStampedModel):" in models
+    assert 'related_name="sample_orders"' in models
     settings_after, urls_after = registered()
     # Appended as the last item of each list, nothing else touched.
     assert settings_after == settings_before.replace(
-        "\n]\n\nMIDDLEWARE", '\n    "apps.orders",\n]\n\nMIDDLEWARE', 1
+        "\n]\n\nMIDDLEWARE", '\n    "apps.sample_orders",\n]\n\nMIDDLEWARE', 1
     )
-    assert urls_after.count('path("orders/", include("apps.orders.urls")),') == 1
+    assert urls_after.count('path("sample_orders/", include("apps.sample_orders.urls")),') == 1
     assert len(urls_after.splitlines()) == len(urls_before.splitlines()) + 1
     out = capsys.readouterr().out
-    assert 'Registered in src/config/settings/base.py, in INSTALLED_APPS:  "apps.orders",' in out
-    assert 'Registered in src/config/urls.py, in api_v1:  path("orders/"' in out
+    assert (
+        'Registered in src/config/settings/base.py, in INSTALLED_APPS:  "apps.sample_orders",'
+        in out
+    )
+    assert 'Registered in src/config/urls.py, in api_v1:  path("sample_orders/"' in out
 
 
 def test_registration_is_idempotent(apps_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    call_command("startapp", "orders")
+    call_command("startapp", "sample_orders")
     once = registered()
-    shutil.rmtree(apps_dir / "orders")
+    shutil.rmtree(apps_dir / "sample_orders")
 
-    call_command("startapp", "orders")
+    call_command("startapp", "sample_orders")
 
     assert registered() == once
     assert "Already in src/config/settings/base.py" in capsys.readouterr().out
@@ -82,15 +91,15 @@ def test_no_register_prints_the_lines_and_edits_nothing(
 ) -> None:
     before = registered()
 
-    call_command("startapp", "orders", no_register=True)
+    call_command("startapp", "sample_orders", no_register=True)
 
     assert registered() == before
     out = capsys.readouterr().out
-    assert 'Add to src/config/settings/base.py, in INSTALLED_APPS:  "apps.orders",' in out
+    assert 'Add to src/config/settings/base.py, in INSTALLED_APPS:  "apps.sample_orders",' in out
     assert (
-        'Add to src/config/urls.py, in api_v1:  path("orders/", include("apps.orders.urls")),'
-        in out
-    )
+        "Add to src/config/urls.py, in api_v1:  "
+        'path("sample_orders/", include("apps.sample_orders.urls")),'
+    ) in out
 
 
 def test_a_list_it_cannot_edit_is_left_alone_with_the_line_to_add(
@@ -98,17 +107,20 @@ def test_a_list_it_cannot_edit_is_left_alone_with_the_line_to_add(
 ) -> None:
     startapp.URLS_FILE.write_text("api_v1 = [*something_else]\n")
 
-    call_command("startapp", "orders")
+    call_command("startapp", "sample_orders")
 
     assert startapp.URLS_FILE.read_text() == "api_v1 = [*something_else]\n"
     assert "api_v1 is not a multi-line list; Add to src/config/urls.py" in capsys.readouterr().out
 
 
 def test_model_name_can_be_chosen(apps_dir: Path) -> None:
-    call_command("startapp", "inventory", model="StockItem")
+    call_command("startapp", "sample_inventory", model="StockItem")
 
-    assert "class StockItem(TimeStampedModel):" in (apps_dir / "inventory/models.py").read_text()
-    assert "def create_stock_item(" in (apps_dir / "inventory/services.py").read_text()
+    assert (
+        "class StockItem(TimeStampedModel):"
+        in (apps_dir / "sample_inventory/models.py").read_text()
+    )
+    assert "def create_stock_item(" in (apps_dir / "sample_inventory/services.py").read_text()
 
 
 @pytest.mark.parametrize(
