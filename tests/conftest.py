@@ -26,6 +26,27 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 COPIER_YML: dict[str, Any] = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
 # Every python_version choice is gated (3.14 and 3.15 in the sid root: tests/sidroot.py).
 SUPPORTED_PYTHONS = tuple(str(choice) for choice in COPIER_YML["python_version"]["choices"])
+
+
+@cache
+def host_python() -> str:
+    """The newest python_version choice with a real interpreter on this machine.
+
+    Tests that run a service on the host itself (gunicorn, workers, a browser, another
+    user) render it for this Python. Where the host has no 3.14/3.15, those are gated in the
+    sid root instead (tests/sidroot.py); a machine that has them runs these tests on them.
+    """
+    from gates import find_python
+
+    for version in SUPPORTED_PYTHONS:  # newest first
+        try:
+            find_python(version)
+        except RuntimeError:
+            continue
+        return version
+    raise RuntimeError(f"none of the Python choices {SUPPORTED_PYTHONS} is installed here")
+
+
 QUESTIONS: dict[str, dict[str, Any]] = {
     name: spec for name, spec in COPIER_YML.items() if not name.startswith("_")
 }

@@ -23,7 +23,7 @@ import shlex
 from pathlib import Path
 
 import pytest
-from conftest import COPIER_YML, SUPPORTED_PYTHONS, render
+from conftest import COPIER_YML, host_python, render
 from gates import (
     SYNC_GATE,
     Gate,
@@ -156,9 +156,7 @@ def test_every_command_agents_md_lists_runs_green(
     tmp_path_factory: pytest.TempPathFactory, pg_cluster: Cluster, isolated_copier: None
 ) -> None:
     # The newest Python this machine can test (the default may be newer).
-    project = render(
-        tmp_path_factory.mktemp("agents-run") / "svc", python_version=SUPPORTED_PYTHONS[-1]
-    )
+    project = render(tmp_path_factory.mktemp("agents-run") / "svc", python_version=host_python())
     text = (project / "AGENTS.md").read_text()
     database_url = pg_cluster.create_database("agents_md")
     env = base_env()

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import render
+from conftest import host_python, render
 from gates import SYNC_GATE, base_env, find_uv, run_gate
 from postgres import Cluster, postgres_cluster, start_server, stop_server
 from production_services import (
@@ -136,7 +136,7 @@ def token(server: Server) -> Response:
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Cluster, Redis]]:
     directory = tmp_path_factory.mktemp("api-errors")
-    project = render(directory / "svc", api_auth="both", python_version="3.13")
+    project = render(directory / "svc", api_auth="both", python_version=host_python())
     synced = run_gate(SYNC_GATE, project, base_env())
     if not synced.ok:
         pytest.fail(synced.report(), pytrace=False)

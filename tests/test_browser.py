@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import render
+from conftest import host_python, render
 from gates import SYNC_GATE, base_env, run_gate
 from postgres import Cluster, pg_cluster
 from production_browser import ChromiumMissing, chromium, chromium_binary
@@ -58,7 +58,7 @@ def docs_server(tmp_path_factory: pytest.TempPathFactory, pg_cluster: Cluster) -
     except ChromiumMissing as error:
         pytest.fail(str(error), pytrace=False)
     workdir = tmp_path_factory.mktemp("browser")
-    project = render(workdir / "svc", api_docs_in_production=True)
+    project = render(workdir / "svc", python_version=host_python(), api_docs_in_production=True)
     synced = run_gate(SYNC_GATE, project, base_env())
     if not synced.ok:
         pytest.fail(synced.report(), pytrace=False)

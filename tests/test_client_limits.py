@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import render
+from conftest import host_python, render
 from gates import SYNC_GATE, base_env, find_uv, run_gate
 from postgres import Cluster, pg_cluster
 from production_services import Server, collectstatic, gunicorn, prod_env, redis_server, run_to_exit
@@ -136,10 +136,10 @@ def manage(service_project: Path, env: Mapping[str, str], *args: str) -> str:
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory, pg_cluster: Cluster) -> Iterator[Service]:
-    # Any supported Python shows the same behaviour; 3.13 is the one every harness host has.
+    # Any supported Python shows the same behaviour: the newest one this host has.
     # No metrics server: two gunicorns run at once here and would both bind its port.
     project = render(
-        tmp_path_factory.mktemp("limits") / "svc", python_version="3.13", observability=False
+        tmp_path_factory.mktemp("limits") / "svc", python_version=host_python(), observability=False
     )
     synced = run_gate(SYNC_GATE, project, base_env())
     if not synced.ok:

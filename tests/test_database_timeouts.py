@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import render
+from conftest import host_python, render
 from gates import SYNC_GATE, base_env, find_uv, run_gate
 from postgres import Cluster, postgres_cluster, start_server, stop_server
 from production_services import (
@@ -151,7 +151,7 @@ def service_connections(cluster: Cluster) -> int:
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     directory = tmp_path_factory.mktemp("timeouts")
-    project = render(directory / "svc", python_version="3.13")
+    project = render(directory / "svc", python_version=host_python())
     synced = run_gate(SYNC_GATE, project, base_env())
     if not synced.ok:
         pytest.fail(synced.report(), pytrace=False)

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import render
+from conftest import host_python, render
 from gates import SYNC_GATE, base_env, find_uv, prod_check_env, run_gate
 from production_services import run_to_exit
 
@@ -35,8 +35,10 @@ TOGGLES: dict[str, dict[str, str]] = {
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # Any supported Python shows the same behaviour; 3.13 is the one every harness host has.
-    rendered = render(tmp_path_factory.mktemp("deploy-checks") / "svc", python_version="3.13")
+    # Any supported Python shows the same behaviour: the newest one this host has.
+    rendered = render(
+        tmp_path_factory.mktemp("deploy-checks") / "svc", python_version=host_python()
+    )
     synced = run_gate(SYNC_GATE, rendered, base_env())
     if not synced.ok:
         pytest.fail(synced.report(), pytrace=False)

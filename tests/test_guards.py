@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import render
+from conftest import host_python, render
 from gates import SYNC_GATE, Gate, GateResult, base_env, contains, run_gate
 
 pytestmark = pytest.mark.slow
@@ -298,7 +298,7 @@ class LeakySerializer(serializers.ModelSerializer[User]):
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory, isolated_copier: None) -> Path:
     """The default render (example app included), synced once for the module."""
-    service = render(tmp_path_factory.mktemp("guards") / "svc")
+    service = render(tmp_path_factory.mktemp("guards") / "svc", python_version=host_python())
     synced = run_gate(SYNC_GATE, service, base_env())
     if not synced.ok:
         pytest.fail(synced.report(), pytrace=False)
@@ -309,7 +309,11 @@ def project(tmp_path_factory: pytest.TempPathFactory, isolated_copier: None) -> 
 @pytest.fixture(scope="module")
 def bare_project(tmp_path_factory: pytest.TempPathFactory, isolated_copier: None) -> Path:
     """The render without the example app (example_app=false): the guards hold there too."""
-    service = render(tmp_path_factory.mktemp("guards-bare") / "svc", example_app=False)
+    service = render(
+        tmp_path_factory.mktemp("guards-bare") / "svc",
+        python_version=host_python(),
+        example_app=False,
+    )
     synced = run_gate(SYNC_GATE, service, base_env())
     if not synced.ok:
         pytest.fail(synced.report(), pytrace=False)

@@ -42,7 +42,7 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import render
+from conftest import host_python, render
 from gates import SYNC_GATE, base_env, find_uv, run_gate
 from postgres import Cluster, free_port, pg_cluster
 from production_services import (
@@ -241,7 +241,7 @@ def manage(project: Path, env: dict[str, str], *args: str) -> str:
 
 
 def synced_render(directory: Path, **answers: Any) -> Path:
-    project = render(directory / "svc", python_version="3.13", **answers)
+    project = render(directory / "svc", python_version=host_python(), **answers)
     synced = run_gate(SYNC_GATE, project, base_env())
     if not synced.ok:
         pytest.fail(synced.report(), pytrace=False)

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import render
+from conftest import host_python, render
 from gates import SYNC_GATE, base_env, run_gate
 from multi_instance import (
     HOST,
@@ -143,7 +143,7 @@ def request(
 @pytest.fixture(scope="module")
 def stack(pg_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     workdir = tmp_path_factory.mktemp("multi")
-    project = render(workdir / "svc", python_version="3.13")  # 3.14 is not on this machine
+    project = render(workdir / "svc", python_version=host_python())
     synced = run_gate(SYNC_GATE, project, base_env())
     if not synced.ok:
         pytest.fail(synced.report(), pytrace=False)

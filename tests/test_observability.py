@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import host_python
 from gates import base_env
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
@@ -160,7 +161,7 @@ def status_of(span: ReceivedSpan) -> Any:
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return synced_render(tmp_path_factory.mktemp("observability"), python_version="3.13")
+    return synced_render(tmp_path_factory.mktemp("observability"), python_version=host_python())
 
 
 @pytest.fixture(scope="module")

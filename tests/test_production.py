@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import render
+from conftest import host_python, render
 from gates import SYNC_GATE, base_env, find_uv, run_gate
 from postgres import Cluster, pg_cluster
 from production_services import (
@@ -58,7 +58,7 @@ REQUIRED_IN_PROD = (
 
 
 def synced_render(directory: Path, **answers: Any) -> Path:
-    project = render(directory / "svc", **answers)
+    project = render(directory / "svc", **{"python_version": host_python(), **answers})
     synced = run_gate(SYNC_GATE, project, base_env())
     if not synced.ok:
         pytest.fail(synced.report(), pytrace=False)

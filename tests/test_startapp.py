@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import SUPPORTED_PYTHONS, render
+from conftest import host_python, render
 from gates import SYNC_GATE, Gate, assert_gates_green, base_env, run_gate
 from postgres import Cluster, pg_cluster
 
@@ -35,7 +35,7 @@ REGISTERED = (
 )
 REGISTRY_FILES = ("src/config/settings/base.py", "src/config/urls.py")
 # The newest Python this machine can test (the default may be newer).
-PYTHON = {"python_version": SUPPORTED_PYTHONS[-1]}
+PYTHON = {"python_version": host_python()}
 RENDERS: dict[str, dict[str, Any]] = {
     "default": PYTHON,
     "no-example-app": {**PYTHON, "example_app": False},
@@ -110,7 +110,7 @@ def test_startapp_orders_passes_every_gate(
     assert 'include("apps.orders.urls")' in (service / REGISTRY_FILES[1]).read_text()
 
     name = "startapp_" + re.sub(r"\W", "_", service.parent.name).lower()
-    database_url = pg_cluster.create_database(name[:63])
+    database_url = pg_cluster.create_database(name[:58])
     schema = tmp_path_factory.mktemp("schema") / "schema.yaml"
     results = assert_gates_green(service, database_url, schema, env, label="after startapp orders")
     pytest_output = next(r.stdout for r in results if r.gate.name == "pytest")

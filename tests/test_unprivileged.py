@@ -4,7 +4,7 @@ STANDARDS: `uv run pytest` works with PostgreSQL installed, no server running an
 variables set; the generated conftest starts a throwaway cluster. `initdb` refuses root, and
 this machine and CI run as root with the interpreters under /root (unreadable by others), so:
 
-- a copy of the Python 3.13 installation goes to a world-readable directory (it is built
+- a copy of the host's Python installation goes to a world-readable directory (it is built
   shared: the copy runs with LD_LIBRARY_PATH=<copy>/lib), a service is rendered next to it
   and synced as root (UV_LINK_MODE=copy, so no file is a hard link into root's uv cache),
   then handed to an unprivileged user who runs its tests with an empty environment;
@@ -25,14 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import render
+from conftest import host_python, render
 from gates import Gate, base_env, find_python, pytest_all_passed, run_gate
 from postgres import find_pg_bindir
 
 pytestmark = pytest.mark.slow
 IS_ROOT = os.geteuid() == 0
 
-PYTHON = "3.13"
 UNPRIVILEGED_USERS = ("nobody",)
 RUN_TIMEOUT = 600
 
@@ -119,16 +118,16 @@ def postgres_processes_of(uid: int) -> list[str]:
 
 @pytest.fixture(scope="module")
 def service() -> Iterator[Service]:
-    """A 3.13 service synced with a world-readable copy of the interpreter."""
+    """A service on the host's Python, synced with a world-readable copy of the interpreter."""
     root = Path(tempfile.mkdtemp(prefix="harness-unprivileged-"))
     try:
         root.chmod(0o755)
-        real_python = find_python(PYTHON)
+        real_python = find_python(host_python())
         prefix = root / "python"
         # cp -a keeps the installation's symlinks and modes exactly.
         subprocess.run(["cp", "-a", str(real_python.parent.parent), str(prefix)], check=True)
-        python = prefix / "bin" / f"python{PYTHON}"
-        project = render(root / "svc", python_version=PYTHON)
+        python = prefix / "bin" / f"python{host_python()}"
+        project = render(root / "svc", python_version=host_python())
         sync = Gate(
             "uv sync (interpreter copy)",
             ["sync", "--locked", "--python", str(python)],
