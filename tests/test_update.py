@@ -35,7 +35,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO_ROOT, git, render
+from conftest import REPO_ROOT, git, host_python, render
 from gates import SYNC_GATE, assert_gates_green, base_env, find_uv, run_gate
 from packaging.version import Version
 from postgres import Cluster, pg_cluster
@@ -724,7 +724,8 @@ def check_jsonschema(*paths: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def workflows(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    project = render(tmp_path_factory.mktemp("workflow") / "service")
+    # The workflow runs uvx on the service's Python (UV_PYTHON): one this machine has.
+    project = render(tmp_path_factory.mktemp("workflow") / "service", python_version=host_python())
     return project / ".github/workflows"
 
 
