@@ -20,6 +20,8 @@ from __future__ import annotations
 import ast
 import itertools
 import re
+import subprocess
+import sys
 import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -243,6 +245,19 @@ def test_render_is_complete_and_fits_its_answers(
             compile(path.read_text(), str(path), "exec", dont_inherit=True)
         except SyntaxError as error:
             problems.append(f"{path.relative_to(project)}: does not compile: {error}")
+
+    # ruff (the harness's, with the service's settings) is clean on every combination: a
+    # blank line that only one answer adds is found here in seconds, not in a gated render.
+    for args in (["format", "--check", "--no-cache", "."], ["check", "--no-cache", "."]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *args],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            problems.append(f"ruff {args[0]}:\n{result.stdout}{result.stderr}")
 
     # The files each answer adds are there exactly when it is chosen.
     for relative, wanted in ANSWER_FILES.items():
