@@ -26,7 +26,6 @@ import csv
 import http.client
 import io
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -38,27 +37,16 @@ from pathlib import Path
 from typing import Any
 
 from postgres import free_port
-from production_services import run_to_exit
+from production_services import run_to_exit, stop_group
+
+# gunicorn's graceful_timeout is 30 s: a stop waits that long before SIGKILL.
+GRACEFUL_STOP_SECONDS = 40
 
 LOAD_USERS = 40  # the `user` throttle rate is per user: spread the load so none reaches it
 PRODUCT_LIST = "/api/v1/catalog/products/"
 START_TIMEOUT = 120  # seconds: two Django workers booting on a busy 2-core machine
 HAPROXY = "/usr/sbin/haproxy"
 HOST = "api.example.com"
-
-
-def _stop_group(process: subprocess.Popen[bytes], timeout: float = 40) -> None:
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
 
 
 def _wait(
@@ -194,12 +182,14 @@ class Instance:
         started = time.monotonic()
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(45)  # graceful_timeout is 30
-        _stop_group(self.process)  # nothing of it may linger on the port
+        stop_group(
+            self.process, timeout=GRACEFUL_STOP_SECONDS
+        )  # nothing of it may linger on the port
         return time.monotonic() - started
 
     def stop(self) -> None:
         if self.process is not None:
-            _stop_group(self.process)
+            stop_group(self.process, timeout=GRACEFUL_STOP_SECONDS)
 
     def log(self) -> str:
         return self.log_file.read_text(errors="replace")[-6000:]
@@ -319,7 +309,7 @@ class HAProxy:
 
     def stop(self) -> None:
         if self.process is not None:
-            _stop_group(self.process, timeout=10)
+            stop_group(self.process, timeout=10)
 
     def command(self, line: str) -> str:
         """One runtime API command (HAProxy management guide, "Unix Socket commands")."""

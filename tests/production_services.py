@@ -70,7 +70,7 @@ def unused_port() -> int:
 # --------------------------------------------------------------------------- processes
 
 
-def _stop_group(process: subprocess.Popen[Any], timeout: float = STOP_TIMEOUT) -> None:
+def stop_group(process: subprocess.Popen[Any], timeout: float = STOP_TIMEOUT) -> None:
     """SIGTERM the process group this harness started (its leader is ``process``), then
     SIGKILL whatever is left of it after ``timeout``."""
     if process.poll() is None:
@@ -135,7 +135,7 @@ def background(
     try:
         yield process
     finally:
-        _stop_group(process)
+        stop_group(process)
 
 
 @contextlib.contextmanager
@@ -208,12 +208,12 @@ def run_to_exit(
     try:
         output, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        _stop_group(process, timeout=5)
+        stop_group(process, timeout=5)
         output, _ = process.communicate()
         raise RuntimeError(f"{' '.join(argv)} did not exit within {timeout}s:\n{output}") from None
     finally:
         if process.poll() is None:
-            _stop_group(process)
+            stop_group(process)
     return subprocess.CompletedProcess(argv, process.returncode, output, "")
 
 
