@@ -77,12 +77,12 @@ def load_validators() -> ModuleType:
 
 # --- where the fast subset keeps its temporary files -------------------------------------
 # `-m "not slow"` renders and updates services without installing them (about 2 MB per
-# render) and Copier clones the template into a temporary folder for every update. On a
-# disk mounted with `discard` (this CI's) every deleted file costs a TRIM: the fast subset
-# took 57 s on disk and 40 s in RAM. So a run of the fast subset alone keeps its temporary
-# files under /dev/shm when the machine has one with room. Any run with slow tests stays on
-# disk: their ~30 synced venvs (270 MB each, copied rather than hardlinked from uv's cache
-# across filesystems) would not fit in a small runner's memory.
+# render), and Copier clones the template into a temporary folder for every update. On a
+# disk mounted with `discard` (this CI's), every deleted file costs a TRIM: the fast subset
+# took 56 s on disk and 47 s in RAM (2 workers). So a run of the fast subset alone keeps
+# its temporary files under /dev/shm when the machine has one with room. Any run with slow
+# tests stays on disk: their ~30 synced venvs (270 MB each, copied rather than hardlinked
+# from uv's cache across filesystems) would not fit in a small runner's memory.
 RAM_TEMP_ROOT = Path("/dev/shm")  # noqa: S108 - the run gets a private mkdtemp folder in it
 RAM_TEMP_MIN_FREE = 4 << 30  # bytes
 FAST_SUBSET = "not slow"
