@@ -88,10 +88,11 @@ NO_NUL = r"^[^\x00]*$"
 NOT_BLANK_NO_NUL = rf"^(?!{PY_WHITESPACE}*$)[^\x00]*$"
 
 
-def _constrain_string(schema: dict[str, Any]) -> None:
+def _constrain_string(schema: dict[str, Any], *, not_blank: bool = False) -> None:
     if schema.get("type") != "string" or {"enum", "pattern", "format"} & schema.keys():
         return
-    schema["pattern"] = NOT_BLANK_NO_NUL if schema.get("minLength", 0) > 0 else NO_NUL
+    not_blank = not_blank or schema.get("minLength", 0) > 0
+    schema["pattern"] = NOT_BLANK_NO_NUL if not_blank else NO_NUL
 
 
 def _constrain_strings(result: dict[str, Any]) -> None:
@@ -103,7 +104,8 @@ def _constrain_strings(result: dict[str, Any]) -> None:
         for operation in operations.values():
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") == "query":
-                    _constrain_string(parameter.get("schema", {}))
+                    # A query parameter sent must have a value (StrictFilterBackend).
+                    _constrain_string(parameter.get("schema", {}), not_blank=True)
 
 
 def _drop_unicode_word_patterns(result: dict[str, Any]) -> None:

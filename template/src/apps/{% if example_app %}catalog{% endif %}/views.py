@@ -60,7 +60,7 @@ class ProductViewSet(
     throttle_classes = [UserRateThrottle]
     pagination_class = DefaultPagination
     filterset_class = ProductFilter
-    # Unknown `ordering` fields are ignored by DRF's OrderingFilter (default order applies).
+    # `?ordering=` takes these only (apps.core.filters.StrictOrderingFilter: else a 400).
     ordering_fields = ["name", "price", "published_at", "created_at"]
     ordering = ["-created_at", "-id"]
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]

@@ -56,12 +56,17 @@ def test_every_operation_documents_its_errors_as_problems(schema: dict[str, Any]
     assert missing == []
 
 
-def test_query_strings_refuse_nul_as_validation_does(schema: dict[str, Any]) -> None:
+def test_query_strings_refuse_nul_and_blanks_as_validation_does(schema: dict[str, Any]) -> None:
     for _, _, operation in _operations(schema):
         for parameter in operation.get("parameters", []):
             spec = parameter["schema"]
             if parameter["in"] == "query" and spec.get("type") == "string":
-                assert "pattern" in spec or "enum" in spec or "format" in spec, parameter
+                assert {"pattern", "enum", "format"} & spec.keys(), parameter
+                if "pattern" in spec:
+                    pattern = re.compile(spec["pattern"])
+                    assert not pattern.search(""), parameter
+                    assert not pattern.search(" \t"), parameter
+                    assert not pattern.search("a\x00"), parameter
 
 
 def test_blank_in_the_schema_is_blank_to_validation() -> None:

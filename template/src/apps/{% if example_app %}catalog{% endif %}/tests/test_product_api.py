@@ -120,16 +120,33 @@ def test_filters_by_category_and_price(api: APIClient) -> None:
     assert [row["id"] for row in response.json()["results"]] == [cheap.pk]
 
 
-def test_ordering_uses_the_allowlist_and_ignores_unknown_fields(api: APIClient) -> None:
+def test_ordering_takes_the_allowlist_and_refuses_other_fields(api: APIClient) -> None:
     expensive = ProductFactory.create(published=True, price=Decimal("30.00"))
     cheap = ProductFactory.create(published=True, price=Decimal("3.00"))
 
-    by_price = api.get(PRODUCTS_URL, {"ordering": "price"}).json()["results"]
-    unknown = api.get(PRODUCTS_URL, {"ordering": "owner__password"}).json()["results"]
+    by_price = api.get(PRODUCTS_URL, {"ordering": "price"})
+    by_price_descending = api.get(PRODUCTS_URL, {"ordering": "-price,name"})
+    unknown = api.get(PRODUCTS_URL, {"ordering": "owner__password"})
 
-    assert [row["id"] for row in by_price] == [cheap.pk, expensive.pk]
-    # Not in ordering_fields: ignored, the default order (newest first) applies.
-    assert [row["id"] for row in unknown] == [cheap.pk, expensive.pk]
+    assert [row["id"] for row in by_price.json()["results"]] == [cheap.pk, expensive.pk]
+    assert [row["id"] for row in by_price_descending.json()["results"]] == [
+        expensive.pk,
+        cheap.pk,
+    ]
+    # Not in ordering_fields: refused, never silently ignored (nor used to probe a column).
+    assert unknown.status_code == 400
+    assert unknown.headers["Content-Type"] == "application/problem+json"
+    assert unknown.json()["errors"]["ordering"][0]["code"] == "invalid_ordering"
+
+
+@pytest.mark.parametrize("parameter", ["status", "category", "min_price", "max_price"])
+def test_a_filter_sent_without_a_value_is_refused(api: APIClient, parameter: str) -> None:
+    response = api.get(PRODUCTS_URL, {parameter: " "})
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        parameter: [{"message": "Give a value, or leave the parameter out.", "code": "blank"}]
+    }
 
 
 def test_create_sets_owner_and_slug_server_side(api: APIClient, user: User) -> None:
