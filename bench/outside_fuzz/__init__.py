@@ -1,0 +1,1 @@
+"""Schemathesis CLI run from outside against a live rendered service (see __main__)."""
