@@ -1,9 +1,10 @@
 from rest_framework import serializers
 
+from apps.core.serializers import ModelSerializer, Serializer
 from apps.users.models import User
 
 
-class LoginSerializer(serializers.Serializer[None]):
+class LoginSerializer(Serializer[None]):
     email = serializers.EmailField()
     # A password is compared exactly as typed (as Django's own log-in form does): trimming it
     # would lock out anyone whose password starts or ends with a space.
@@ -12,7 +13,7 @@ class LoginSerializer(serializers.Serializer[None]):
     )
 
 
-class UserSerializer(serializers.ModelSerializer[User]):
+class UserSerializer(ModelSerializer[User]):
     class Meta:
         model = User
         fields = ["id", "email", "full_name", "date_joined"]

@@ -7,16 +7,17 @@ from apps.catalog.images import MAX_IMAGE_BYTES, ImageTooLargeError, inspect_ima
 from apps.catalog.models import Category, Product, Review
 from apps.core.exceptions import ErrorCode
 from apps.core.money import MoneyField
+from apps.core.serializers import ModelSerializer, Serializer
 
 
-class CategorySerializer(serializers.ModelSerializer[Category]):
+class CategorySerializer(ModelSerializer[Category]):
     class Meta:
         model = Category
         fields = ["id", "name", "slug"]
         read_only_fields = fields
 
 
-class ReviewSerializer(serializers.ModelSerializer[Review]):
+class ReviewSerializer(ModelSerializer[Review]):
     author = serializers.EmailField(source="author.email", read_only=True)
 
     class Meta:
@@ -25,7 +26,7 @@ class ReviewSerializer(serializers.ModelSerializer[Review]):
         read_only_fields = ["id", "author", "created_at"]
 
 
-class ProductListSerializer(serializers.ModelSerializer[Product]):
+class ProductListSerializer(ModelSerializer[Product]):
     """The list shape: small, and every field comes from the selector's single query."""
 
     owner = serializers.EmailField(source="owner.email", read_only=True)
@@ -75,7 +76,7 @@ class ProductDetailSerializer(ProductListSerializer):
         read_only_fields = fields
 
 
-class ProductWriteSerializer(serializers.ModelSerializer[Product]):
+class ProductWriteSerializer(ModelSerializer[Product]):
     """What a client may set. Owner, slug, status and dates are the server's."""
 
     category = serializers.PrimaryKeyRelatedField(queryset=Category.objects.all())
@@ -86,7 +87,7 @@ class ProductWriteSerializer(serializers.ModelSerializer[Product]):
         fields = ["name", "category", "price", "description"]
 
 
-class ReviewWriteSerializer(serializers.ModelSerializer[Review]):
+class ReviewWriteSerializer(ModelSerializer[Review]):
     class Meta:
         model = Review
         fields = ["rating", "body"]
@@ -98,7 +99,7 @@ class ImageTooLarge(exceptions.APIException):
     default_detail = f"The image is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MiB."
 
 
-class ProductImageSerializer(serializers.Serializer[dict[str, Any]]):
+class ProductImageSerializer(Serializer[dict[str, Any]]):
     """The multipart upload: one `image` part, checked by its bytes (apps.catalog.images)."""
 
     image = serializers.FileField(

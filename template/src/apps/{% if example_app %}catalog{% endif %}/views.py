@@ -8,6 +8,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -152,7 +153,8 @@ class ProductViewSet(
             ),
         },
     )
-    @action(detail=True, methods=["get"])
+    # The route's PUT (set_image) is the API's one multipart body; GET reads none.
+    @action(detail=True, methods=["get"], parser_classes=[MultiPartParser])
     def image(self, request: Request, pk: str) -> HttpResponseBase:
         """The product's image, to anyone who may see the product; 404 when it has none."""
         product = self.get_object()
