@@ -5,24 +5,10 @@ from rest_framework.test import APIClient
 
 from apps.catalog.models import Review
 from apps.catalog.tests.factories import CategoryFactory, ProductFactory
-from apps.users.models import User
-from apps.users.tests.factories import UserFactory
 
 PRODUCTS_URL = "/api/v1/catalog/products/"
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def user() -> User:
-    return UserFactory.create()
-
-
-@pytest.fixture
-def api(user: User) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def test_a_number_for_a_text_field_is_refused_not_stored_as_text(api: APIClient) -> None:
