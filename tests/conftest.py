@@ -17,10 +17,13 @@ from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
+
+if TYPE_CHECKING:
+    from versions import TemplateHistory
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 COPIER_YML: dict[str, Any] = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
@@ -190,6 +193,15 @@ def render(dst: Path, src: Path | None = None, **answers: Any) -> Path:
 def rendered(tmp_path: Path) -> Path:
     """A service rendered with every default answer."""
     return render(tmp_path / "service")
+
+
+@pytest.fixture(scope="session")
+def history(tmp_path_factory: pytest.TempPathFactory) -> TemplateHistory:
+    """This repository's releases, each tagged in a temporary clone (tests/versions.py),
+    with the working tree as the newest: built once per session for the update tests."""
+    from versions import build_history
+
+    return build_history(REPO_ROOT, tmp_path_factory.mktemp("history") / "template")
 
 
 def git(*args: str, cwd: Path) -> str:
