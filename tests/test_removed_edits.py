@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO_ROOT, git
-from test_update import EARLIER, copy_at
-from versions import TemplateHistory, build_history
+from updating import EARLIER, copy_at
+from versions import TemplateHistory
 
 SCRIPT = REPO_ROOT / "migrations" / "warn_removed_edits.py"
 ANSWERS_FILE = ".copier-answers.yml"
@@ -105,11 +105,6 @@ def test_outside_git_it_is_silent(tmp_path: Path) -> None:
     result = run_script(tmp_path)
 
     assert (result.returncode, result.stderr) == (0, "")
-
-
-@pytest.fixture(scope="module")
-def history(tmp_path_factory: pytest.TempPathFactory) -> TemplateHistory:
-    return build_history(REPO_ROOT, tmp_path_factory.mktemp("history") / "template")
 
 
 @pytest.mark.slow
