@@ -36,10 +36,12 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "tests"))
 
-from gates import SYNC_GATE, base_env, find_python, find_uv, run_gate  # noqa: E402
+from gates import base_env, find_python, find_uv  # noqa: E402
 from multi_instance import manage  # noqa: E402
 from postgres import postgres_cluster  # noqa: E402
 from production_services import gunicorn, prod_env, redis_server, run_to_exit  # noqa: E402
+
+from bench.bench_multi_instance import render_service  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 USERS = 20  # the `user` rate is per user: spread the run over several
@@ -135,20 +137,6 @@ def config_file(path: Path, excluded: dict[str, dict[str, str]]) -> Path:
             ]
     path.write_text("\n".join(lines))
     return path
-
-
-def render(workdir: Path, python: str) -> Path:
-    from copier import run_copy
-
-    project = workdir / "svc"
-    run_copy(
-        str(REPO_ROOT), str(project), data={"python_version": python}, defaults=True,
-        unsafe=True, quiet=True, vcs_ref="HEAD",
-    )  # fmt: skip
-    synced = run_gate(SYNC_GATE, project, base_env())
-    if not synced.ok:
-        raise SystemExit(synced.report())
-    return project
 
 
 def seed(project: Path, env: dict[str, str], auth: list[str]) -> dict[str, Any]:
@@ -247,7 +235,7 @@ def main() -> int:
     log(f"work directory {workdir}")
     results = []
     try:
-        project = render(workdir, args.python)
+        project = render_service(workdir, args.python)
         with postgres_cluster() as cluster, redis_server() as redis_url:
             env = prod_env(
                 project, base_env(), cluster.create_database("outside_fuzz"),
